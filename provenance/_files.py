@@ -1,0 +1,57 @@
+"""Atomic file writes: temporary file in the same folder, fsync, rename, fsync the folder.
+
+A crash at any point leaves either the old file (or none) or the complete new one, never a
+half-written file under the final name. Temporary files start with ``.`` and end in ``.tmp``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_write_bytes", "fsync_dir"]
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(
+    path: Path, data: bytes, *, mode: int = 0o644, overwrite: bool = True, sync_dir: bool = True
+) -> None:
+    """Write ``data`` to ``path`` atomically with permission ``mode``.
+
+    With ``overwrite=False`` an existing ``path`` is never replaced (``FileExistsError``).
+    """
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    tmp = Path(tmp_name)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            # link() fails if the name exists: no window where another file is replaced.
+            os.link(tmp, path)
+            tmp.unlink()
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    if sync_dir:
+        fsync_dir(directory)

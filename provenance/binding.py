@@ -1,0 +1,78 @@
+"""Binding a record to image content.
+
+* ``pixel_digest``: SHA-256 over ``aigc-prov-pixels-v1``, the mode, the size and the raw decoded
+  bytes. It survives a lossless re-encode or any metadata edit. Palette images are compared as
+  RGBA so that a re-ordered palette does not count as a change.
+* the *data digest* (``provenance.extract.png.scan_png``): over the encoded image data, no
+  decoding needed; the fast path of verification.
+* ``perceptual_hash``: a 64-bit DCT hash (pHash) for finding near-duplicates in the catalog.
+  Never used to verify anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+__all__ = ["canonical_image", "hamming_distance", "perceptual_hash", "pixel_digest"]
+
+_PIXEL_DOMAIN = b"aigc-prov-pixels-v1\0"
+_STRIP_BYTES = 1 << 20
+_KEPT_MODES = {"1", "L", "LA", "RGB", "RGBA", "I;16", "I"}
+
+
+def canonical_image(image: Image.Image) -> Image.Image:
+    """The image in the mode its digest is taken in (palette and exotic modes converted)."""
+    if image.mode in ("P", "PA"):
+        return image.convert("RGBA")
+    if image.mode not in _KEPT_MODES:
+        return image.convert("RGB")
+    return image
+
+
+def pixel_digest(image: Image.Image) -> str:
+    """Hex SHA-256 of the decoded pixels of ``image`` (mode and size included)."""
+    image = canonical_image(image)
+    width, height = image.size
+    digest = hashlib.sha256(_PIXEL_DOMAIN)
+    digest.update(f"{image.mode}\0{width}x{height}\0".encode("ascii"))
+    row_bytes = max(1, len(image.crop((0, 0, width, 1)).tobytes()))
+    rows = max(1, _STRIP_BYTES // row_bytes)
+    if rows >= height:
+        digest.update(image.tobytes())
+    else:
+        # Strips keep the extra memory at ~1 MiB instead of a full copy of the pixels.
+        for top in range(0, height, rows):
+            digest.update(image.crop((0, top, width, min(height, top + rows))).tobytes())
+    return digest.hexdigest()
+
+
+@cache
+def _dct_matrix(size: int) -> NDArray[np.float64]:
+    k = np.arange(size)
+    matrix = np.cos(np.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * size))
+    matrix[0] *= 1 / np.sqrt(2)
+    result: NDArray[np.float64] = matrix * np.sqrt(2 / size)
+    return result
+
+
+def perceptual_hash(image: Image.Image) -> str:
+    """64-bit pHash as 16 hex digits: DCT of a 32x32 grey image, low 8x8 against the median."""
+    grey = image.convert("L").resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    pixels = np.asarray(grey, dtype=np.float64)
+    dct = _dct_matrix(32)
+    low = (dct @ pixels @ dct.T)[:8, :8]
+    bits = (low > np.median(low)).flatten()
+    value = 0
+    for bit in bits:
+        value = (value << 1) | int(bit)
+    return f"{value:016x}"
+
+
+def hamming_distance(a: str, b: str) -> int:
+    """Number of differing bits between two hex perceptual hashes."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()

@@ -1,0 +1,143 @@
+"""The finalize step every image leaves through.
+
+build record -> validate against the schema -> bind to content -> sign (Ed25519) -> embed
+(text chunks + XMP) -> write the file atomically -> write the JSON sidecar.
+
+Order matters for crash safety: the image is written (atomically) before its sidecar, so a crash
+leaves at worst a complete, verifiable image without a sidecar, never a half-written image.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from PIL import Image
+
+from provenance import schema
+from provenance._files import atomic_write_bytes
+from provenance.binding import canonical_image, perceptual_hash, pixel_digest
+from provenance.embed import insert_text_chunks
+from provenance.extract.png import scan_png
+from provenance.record import (
+    ENVELOPE_KEYWORD,
+    READABLE_KEYWORDS,
+    XMP_KEYWORD,
+    ContentBinding,
+    build_record,
+    readable_fields,
+)
+from provenance.signing.envelope import Envelope
+from provenance.signing.keys import SigningKey
+from provenance.signing.signer import sign_payload
+from provenance.xmp import make_xmp
+
+__all__ = ["OUR_KEYWORDS", "FinalizeResult", "SignedImage", "finalize", "sidecar_path", "sign_image"]
+
+#: Text chunk keywords our writer adds; left out of the data digest.
+OUR_KEYWORDS = frozenset((*READABLE_KEYWORDS, ENVELOPE_KEYWORD, XMP_KEYWORD))
+
+
+@dataclass(frozen=True)
+class SignedImage:
+    """A signed PNG in memory, before it is written anywhere."""
+
+    png: bytes
+    record: dict[str, Any]
+    record_bytes: bytes
+    envelope: Envelope
+
+    @property
+    def record_id(self) -> str:
+        return str(self.record["record_id"])
+
+    def sidecar_json(self) -> bytes:
+        """The sidecar: the record's fields at the top level (WebUI paths) plus the envelope."""
+        doc = dict(self.record)
+        doc["envelope"] = self.envelope.to_dict()
+        return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+
+
+@dataclass(frozen=True)
+class FinalizeResult:
+    path: Path
+    sidecar: Path | None
+    record_id: str
+    record: dict[str, Any]
+
+
+def sidecar_path(image_path: Path) -> Path:
+    """``cat.png`` -> ``cat.json``: the sidecar sits next to the image with the same base name."""
+    return image_path.with_suffix(".json")
+
+
+def sign_image(
+    image: Image.Image,
+    draft: Mapping[str, Any],
+    key: SigningKey,
+    *,
+    producer: str | None = None,
+    compress_level: int = 6,
+    record_id: str | None = None,
+    created_at: str | None = None,
+) -> SignedImage:
+    """Encode ``image`` as PNG, bind and sign its record, and embed everything."""
+    # (1) one canonical pixel layout; the image data is compressed exactly once
+    image = canonical_image(image)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=compress_level)
+    base = buffer.getvalue()
+    # (2) bind: the data digest of the encoded image, the decoded pixels, a perceptual hash
+    scan = scan_png(base, excluded_keywords=OUR_KEYWORDS)
+    content = ContentBinding(
+        format="png",
+        width=image.width,
+        height=image.height,
+        mode=image.mode,
+        pixel_digest=pixel_digest(image),
+        data_digest=scan.data_digest,
+        phash=perceptual_hash(image),
+    )
+    # (3) the record, validated, serialised once (RFC 8785) and signed as those exact bytes
+    record = build_record(
+        draft, content, producer=producer or f"aigc-prov:{key.key_id}",
+        record_id=record_id, created_at=created_at,
+    )
+    record_bytes = rfc8785.dumps(record)
+    envelope = sign_payload(record_bytes, schema.payload_type(), key)
+    # (4) the readable text is derived from the bytes that were signed, as verify will do
+    signed_record = json.loads(record_bytes)
+    texts = list(readable_fields(signed_record).items())
+    texts.append((ENVELOPE_KEYWORD, envelope.to_json()))
+    png = insert_text_chunks(base, texts, xmp=make_xmp(signed_record))
+    return SignedImage(png, signed_record, record_bytes, envelope)
+
+
+def finalize(
+    image: Image.Image,
+    draft: Mapping[str, Any],
+    key: SigningKey,
+    out_path: Path,
+    *,
+    producer: str | None = None,
+    compress_level: int = 6,
+    overwrite: bool = False,
+    write_sidecar: bool = True,
+) -> FinalizeResult:
+    """Sign ``image`` with ``draft`` and write it to ``out_path`` (and its sidecar) atomically.
+
+    Raises ``FileExistsError`` if ``out_path`` exists and ``overwrite`` is false, and
+    :class:`~provenance.errors.SchemaError` if the completed record is not valid.
+    """
+    signed = sign_image(image, draft, key, producer=producer, compress_level=compress_level)
+    atomic_write_bytes(out_path, signed.png, overwrite=overwrite)
+    side = None
+    if write_sidecar:
+        side = sidecar_path(out_path)
+        atomic_write_bytes(side, signed.sidecar_json(), overwrite=True)
+    return FinalizeResult(out_path, side, signed.record_id, signed.record)

@@ -1,0 +1,413 @@
+"""Verifying an image: extract -> envelope signature -> schema -> bindings -> readable fields
+-> trust policy -> report.
+
+:func:`verify` never raises on hostile input; everything it finds is a finding in the returned
+:class:`~provenance.report.VerificationReport`. :func:`verify_strict` raises
+:class:`~provenance.errors.VerificationError` unless the status is ``verified`` or
+``verified_reencoded``. Both need an explicit trust policy.
+
+Steps (numbered in the code as here):
+
+1. Identify the container by its magic bytes (PNG is read; other formats are named).
+2. Scan the PNG within :class:`~provenance.extract.png.Limits` (structure, CRCs, text chunks,
+   data digest).
+3. Find exactly one signed envelope; none means unsigned / foreign metadata / no provenance.
+4. Check the signature over the exact record bytes *before* parsing them.
+5. Parse the bytes strictly and validate them against the schema their payload type names;
+   upgrade older versions for display.
+6. Judge the signer with the trust policy (revocation wins over any time the record claims).
+7. Content binding: the data digest (fast, no decoding), else the decoded pixel digest.
+8. Readable fields and XMP must agree with the signed record.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from PIL import Image
+
+from provenance import schema
+from provenance.binding import pixel_digest
+from provenance.errors import ContainerError, EnvelopeError, SchemaError, VerificationError
+from provenance.extract.png import Limits, PngScan, scan_png
+from provenance.finalize import OUR_KEYWORDS
+from provenance._version import SOFTWARE_NAME
+from provenance.record import ENVELOPE_KEYWORD, READABLE_KEYWORDS, readable_fields
+from provenance.report import SignerInfo, Status, VerificationReport
+from provenance.signing.envelope import Envelope
+from provenance.signing.keyring import utc_now
+from provenance.signing.policy import TrustPolicy
+from provenance.signing.verifier import check_envelope
+from provenance.xmp import XmpFields, expected_xmp_fields, parse_xmp
+
+__all__ = ["Source", "verify", "verify_strict"]
+
+log = logging.getLogger(__name__)
+
+Source = str | os.PathLike[str] | bytes
+
+#: Text keys other generators write (A1111 family, ComfyUI, InvokeAI, NovelAI, Fooocus, ...).
+_FOREIGN_TEXT_KEYS = {
+    "parameters", "prompt", "workflow", "invokeai_metadata", "invokeai_graph", "sd-metadata",
+    "Dream", "generation_data", "fooocus_scheme", "parameters-json", "smproj", "Comment",
+    "Description", "AIGC", "negative_prompt", "use_stable_diffusion_model",
+}
+_FOREIGN_CHUNKS = {"caBX": "C2PA manifest (caBX)", "comf": "ComfyUI graph (comf)",
+                   "eXIf": "EXIF (eXIf)"}
+
+
+def verify(
+    source: Source,
+    *,
+    policy: TrustPolicy,
+    limits: Limits | None = None,
+    force_pixels: bool = False,
+    name: str | None = None,
+) -> VerificationReport:
+    """Verify an image file (path) or its bytes against ``policy``.
+
+    Args:
+        source: a path or the file's bytes.
+        policy: who may have signed (see :mod:`provenance.signing.policy`); always explicit.
+        limits: safety limits for hostile files.
+        force_pixels: also check the decoded-pixel digest when the fast data digest matches.
+        name: how the report names the input (defaults to the path, or ``<bytes>``).
+
+    Raises:
+        OSError: only when ``source`` is a path that cannot be opened.
+    """
+    limits = limits or Limits()
+    if isinstance(source, bytes | bytearray):
+        data = bytes(source)
+
+        def opener() -> BinaryIO:
+            return io.BytesIO(data)
+
+        label = name or "<bytes>"
+    else:
+        path = Path(source)
+        path.open("rb").close()  # a missing or unreadable path is the caller's error
+
+        def opener() -> BinaryIO:
+            return path.open("rb")
+
+        label = name or str(path)
+
+    report = VerificationReport(source=label, checked_at=utc_now())
+    try:
+        _verify(report, opener, policy, limits, force_pixels)
+    except Exception as exc:  # last line of defence: hostile input never escapes as a traceback
+        log.debug("unexpected error verifying %s", label, exc_info=True)
+        report.fail(Status.MALFORMED, f"the file could not be read ({type(exc).__name__}: {exc})")
+    return report
+
+
+def verify_strict(
+    source: Source, *, policy: TrustPolicy, limits: Limits | None = None,
+    force_pixels: bool = False,
+) -> VerificationReport:
+    """Like :func:`verify`, but raise :class:`VerificationError` unless the image verifies."""
+    report = verify(source, policy=policy, limits=limits, force_pixels=force_pixels)
+    if not report.status.passed:
+        raise VerificationError(report)
+    return report
+
+
+def _sniff(head: bytes) -> str | None:
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[4:8] == b"ftyp":
+        return "isobmff"
+    return None
+
+
+def _verify(
+    report: VerificationReport,
+    opener: Callable[[], BinaryIO],
+    policy: TrustPolicy,
+    limits: Limits,
+    force_pixels: bool,
+) -> None:
+    # (1) container, by magic bytes
+    with opener() as stream:
+        head = stream.read(16)
+    if not head:
+        report.fail(Status.MALFORMED, "the file is empty")
+        return
+    container = _sniff(head)
+    report.container = container
+    if container is None:
+        report.fail(Status.MALFORMED, "not an image: the file does not start with a known image signature")
+        return
+    if container != "png":
+        report.fail(Status.NO_PROVENANCE,
+                    f"{container.upper()} files are not read for embedded provenance yet "
+                    "(this version reads PNG)")
+        return
+
+    # (2) one bounded pass over the chunks
+    try:
+        with opener() as stream:
+            scan = scan_png(stream, excluded_keywords=OUR_KEYWORDS, limits=limits)
+    except ContainerError as exc:
+        report.fail(Status.MALFORMED, str(exc))
+        return
+    bad_text = [t.keyword for t in scan.texts if t.invalid_utf8]
+    if bad_text:
+        report.fail(Status.MALFORMED, f"iTXt chunk {bad_text[0]!r} is not valid UTF-8")
+        return
+
+    # (3) exactly one signed envelope
+    envelopes = scan.text_values(ENVELOPE_KEYWORD)
+    if not envelopes:
+        _classify_without_envelope(report, scan)
+        return
+    if len(envelopes) > 1:
+        report.fail(Status.MALFORMED,
+                    f"the file carries {len(envelopes)} signed records; exactly one is allowed")
+        return
+    try:
+        envelope = Envelope.from_json(envelopes[0])
+    except EnvelopeError as exc:
+        report.fail(Status.MALFORMED, str(exc))
+        return
+    if not envelope.signatures:
+        report.fail(Status.UNSIGNED, "the file carries a provenance record with no signature")
+        return
+
+    # (4) the signature over the exact bytes, before they are parsed
+    try:
+        check = check_envelope(envelope, policy)
+    except EnvelopeError as exc:
+        report.fail(Status.MALFORMED, str(exc))
+        return
+    if not check.valid:
+        report.signer = SignerInfo(check.key_id, "unknown", trusted=False)
+        report.fail(Status.SIGNATURE_INVALID,
+                    f"the signature by key {check.key_id} does not match the signed record: "
+                    "the record or the signature was changed after signing")
+        return
+    report.add("signature_valid", f"the record's signature by key {check.key_id} is valid",
+               "success")
+
+    # (5) strict parse and schema validation of the verified bytes
+    record = _parse_record(report, envelope)
+    if record is None:
+        return
+
+    # (6) the signer, judged by the caller's policy
+    _judge_signer(report, check.trust, record, policy)
+
+    # (7) content binding
+    _check_content(report, scan, record, opener, limits, force_pixels)
+
+    # (8) readable text and XMP
+    _check_readable(report, scan, record)
+
+
+def _parse_record(report: VerificationReport, envelope: Envelope) -> dict[str, Any] | None:
+    try:
+        version = schema.version_from_payload_type(envelope.payload_type)
+    except SchemaError:
+        report.fail(Status.MALFORMED,
+                    f"the record's payload type {envelope.payload_type!r} names a schema version "
+                    "this software does not know; upgrade aigc-provenance")
+        return None
+    try:
+        text = envelope.payload.decode("utf-8")
+        doc = json.loads(text, object_pairs_hook=_strict_object)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        report.fail(Status.MALFORMED, f"the signed record is not valid UTF-8 JSON ({exc})")
+        return None
+    if not isinstance(doc, dict):
+        report.fail(Status.MALFORMED, "the signed record is not a JSON object")
+        return None
+    problems = schema.iter_problems(doc, version)
+    if problems:
+        shown = "; ".join(f"{p}: {m}" for p, m in problems[:3])
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        report.fail(Status.MALFORMED, f"the signed record is not schema-valid: {shown}{more}")
+        return None
+    report.schema_version = version
+    record = schema.upgrade(doc) if version != schema.CURRENT_VERSION else doc
+    report.record = record
+    return record
+
+
+def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _judge_signer(report: VerificationReport, trust: Any, record: dict[str, Any],
+                  policy: TrustPolicy) -> None:
+    report.signer = SignerInfo(trust.key_id, trust.status, trust.trusted, trust.revoked_at,
+                               trust.label)
+    if trust.status == "revoked":
+        reason = f" ({trust.revocation_reason})" if trust.revocation_reason else ""
+        report.fail(Status.REVOKED_KEY,
+                    f"key {trust.key_id} was revoked at {trust.revoked_at}{reason}; the record "
+                    f"claims it was signed at {record['created_at']}, a claim that cannot prove "
+                    "the signature predates the revocation")
+    elif not trust.trusted:
+        report.fail(Status.UNTRUSTED_SIGNER,
+                    f"the signature is valid, but key {trust.key_id} is not trusted by the "
+                    f"policy ({policy.describe()}); if you trust this signer, import their public "
+                    "key with `aigc-prov keys trust`")
+    elif trust.status == "retired":
+        report.add("signer_trusted", f"key {trust.key_id} is trusted (retired: it signs no new "
+                   "records, its earlier signatures stay valid)", "success")
+    else:
+        report.add("signer_trusted", f"key {trust.key_id} is trusted ({policy.describe()})",
+                   "success")
+
+
+def _check_content(report: VerificationReport, scan: PngScan, record: dict[str, Any],
+                   opener: Callable[[], BinaryIO], limits: Limits, force_pixels: bool) -> None:
+    content = record["content"]
+    if scan.data_digest == content["data_digest"]["value"]:
+        report.add("bytes_match", "the image data is byte-for-byte what was signed", "success")
+        if not force_pixels:
+            return
+    if (scan.width, scan.height) != (content["width"], content["height"]):
+        report.fail(Status.CONTENT_ALTERED,
+                    f"the image is {scan.width}x{scan.height} but the record was signed for "
+                    f"{content['width']}x{content['height']}")
+        return
+    if scan.width * scan.height > limits.max_pixels:
+        report.fail(Status.MALFORMED,
+                    f"the image has {scan.width * scan.height} pixels, over the decoding limit "
+                    f"of {limits.max_pixels}")
+        return
+    try:
+        with opener() as stream, Image.open(stream, formats=["PNG"]) as image:
+            image.load()
+            digest = pixel_digest(image)
+    except Exception as exc:  # any decoder failure means the signed pixels are not there
+        report.fail(Status.CONTENT_ALTERED,
+                    f"the image data was changed and no longer decodes ({type(exc).__name__}: "
+                    f"{exc})")
+        return
+    if digest != content["pixel_digest"]["value"]:
+        report.fail(Status.CONTENT_ALTERED,
+                    "the decoded pixels differ from the pixels that were signed")
+        return
+    report.add("pixels_identical", "the decoded pixels are identical to the signed pixels",
+               "success")
+    if scan.data_digest != content["data_digest"]["value"]:
+        report.add("container_changed", "the file was re-encoded or had chunks added since "
+                   f"signing{_container_changes(scan)}; the pixels are unchanged")
+
+
+def _container_changes(scan: PngScan) -> str:
+    extra = sorted({t.keyword for t in scan.texts if t.keyword not in OUR_KEYWORDS})
+    notes = []
+    if extra:
+        notes.append("text chunks not written by the signer: " + ", ".join(extra))
+    if scan.foreign_chunks:
+        notes.append("other chunks: " + ", ".join(sorted(set(scan.foreign_chunks))))
+    if scan.trailing_bytes:
+        notes.append(f"{scan.trailing_bytes} bytes after the end of the PNG")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _clip(text: str, size: int = 80) -> str:
+    return repr(text if len(text) <= size else text[: size - 3] + "...")
+
+
+def _check_readable(report: VerificationReport, scan: PngScan, record: dict[str, Any]) -> None:
+    expected = readable_fields(record)
+    missing = []
+    for keyword in READABLE_KEYWORDS:
+        values = scan.text_values(keyword)
+        want = expected.get(keyword)
+        if not values:
+            if want is not None:
+                missing.append(keyword)
+            continue
+        for value in values:
+            if want is None:
+                report.fail(Status.METADATA_MISMATCH,
+                            f"the file shows {keyword} {_clip(value)} but the signed record has "
+                            "no such value")
+            elif value != want:
+                report.fail(Status.METADATA_MISMATCH,
+                            f"the file's {keyword} says {_clip(value)} but the signed record says "
+                            f"{_clip(want)}")
+    packets = scan.xmp_packets
+    if len(packets) > 1:
+        report.fail(Status.MALFORMED, f"the file carries {len(packets)} XMP packets; PNG allows one")
+        return
+    if not packets:
+        missing.append("XMP")
+    else:
+        try:
+            found = parse_xmp(packets[0])
+        except ContainerError as exc:
+            report.fail(Status.MALFORMED, str(exc))
+            return
+        _compare_xmp(report, found, expected_xmp_fields(record))
+    if missing:
+        report.add("metadata_missing", "readable copies were removed (not an error: the signed "
+                   "record is complete): " + ", ".join(missing))
+
+
+_XMP_NAMES = {
+    "digital_source_type": "Iptc4xmpExt:DigitalSourceType",
+    "aigc": "TC260:AIGC",
+    "description": "dc:description",
+    "creator_tool": "xmp:CreatorTool",
+    "create_date": "xmp:CreateDate",
+    "record_id": "aigcprov:RecordID",
+}
+
+
+def _compare_xmp(report: VerificationReport, found: XmpFields, want: XmpFields) -> None:
+    for attr, label in _XMP_NAMES.items():
+        got, exp = getattr(found, attr), getattr(want, attr)
+        if attr == "aigc" and got is None and found.aigc_raw is not None:
+            report.fail(Status.METADATA_MISMATCH, "the XMP TC260:AIGC label is not valid JSON")
+        elif got is None:
+            report.add("metadata_missing", f"the XMP has no {label}")
+        elif got != exp:
+            shown = json.dumps(got, ensure_ascii=False) if isinstance(got, dict) else str(got)
+            wanted = json.dumps(exp, ensure_ascii=False) if isinstance(exp, dict) else str(exp)
+            report.fail(Status.METADATA_MISMATCH,
+                        f"the XMP {label} says {_clip(shown)} but the signed record says "
+                        f"{_clip(wanted)}")
+
+
+def _classify_without_envelope(report: VerificationReport, scan: PngScan) -> None:
+    keys = [t.keyword for t in scan.texts]
+    software = scan.text_values("Software")
+    ours_xmp = any("urn:aigc-provenance:ns:xmp" in p for p in scan.xmp_packets)
+    if ours_xmp or any(s.startswith(SOFTWARE_NAME) for s in software):
+        report.fail(Status.UNSIGNED, "the file carries aigc-provenance metadata but no signed "
+                    "record, so none of its claims can be checked")
+        return
+    foreign = sorted({k for k in keys if k in _FOREIGN_TEXT_KEYS})
+    foreign += [_FOREIGN_CHUNKS[c] for c in sorted(set(scan.foreign_chunks)) if c in _FOREIGN_CHUNKS]
+    if scan.xmp_packets:
+        foreign.append("XMP")
+    if foreign:
+        report.fail(Status.FOREIGN_METADATA, "no aigc-provenance record; found another tool's "
+                    "metadata (not checked): " + ", ".join(foreign))
+        return
+    shown = f" (text chunks present: {', '.join(sorted(set(keys)))})" if keys else ""
+    report.fail(Status.NO_PROVENANCE, f"no provenance metadata found in the file{shown}")
