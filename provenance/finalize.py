@@ -22,8 +22,9 @@ from PIL import Image
 from provenance import schema
 from provenance._files import atomic_write_bytes
 from provenance.binding import canonical_image, perceptual_hash, pixel_digest
+from provenance.errors import RecordInputError
 from provenance.embed import insert_text_chunks
-from provenance.extract.png import scan_png
+from provenance.extract.png import Limits, scan_png
 from provenance.record import (
     ENVELOPE_KEYWORD,
     READABLE_KEYWORDS,
@@ -37,7 +38,15 @@ from provenance.signing.keys import SigningKey
 from provenance.signing.signer import sign_payload
 from provenance.xmp import make_xmp
 
-__all__ = ["OUR_KEYWORDS", "FinalizeResult", "SignedImage", "finalize", "sidecar_path", "sign_image"]
+__all__ = [
+    "OUR_KEYWORDS",
+    "FinalizeResult",
+    "SignedImage",
+    "finalize",
+    "open_image",
+    "sidecar_path",
+    "sign_image",
+]
 
 #: Text chunk keywords our writer adds; left out of the data digest.
 OUR_KEYWORDS = frozenset((*READABLE_KEYWORDS, ENVELOPE_KEYWORD, XMP_KEYWORD))
@@ -69,6 +78,27 @@ class FinalizeResult:
     sidecar: Path | None
     record_id: str
     record: dict[str, Any]
+
+
+def open_image(path: Path, limits: Limits | None = None) -> Image.Image:
+    """Load an image made elsewhere, refusing anything Pillow cannot read or that is too large."""
+    limits = limits or Limits()
+    try:
+        with Image.open(path) as image:
+            pixels = image.width * image.height
+            if pixels > limits.max_pixels:
+                raise RecordInputError(
+                    f"{path} is {image.width}x{image.height}, over the limit of "
+                    f"{limits.max_pixels} pixels"
+                )
+            image.load()
+            return image.copy()
+    except RecordInputError:
+        raise
+    except OSError as exc:
+        raise RecordInputError(f"cannot read {path} as an image: {exc}") from None
+    except (ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise RecordInputError(f"{path} is not a usable image: {exc}") from None
 
 
 def sidecar_path(image_path: Path) -> Path:
