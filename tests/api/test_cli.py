@@ -1,0 +1,165 @@
+"""The aigc-prov command line: exit codes, --json lines, keys, sign, verify, inspect, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from tests import pngtools
+from tests.conftest import sample_image
+from tests.provenance.schema.test_schema import WEBUI_SIDECAR
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("AIGC_PROV_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("AIGC_PROV_KEY_PASSPHRASE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "photo.jpg"
+    sample_image(size=(96, 64)).save(path, quality=90)
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_keys_lifecycle(home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "keys", "init")
+    assert code == 0 and out.startswith("created signing key ")
+    first = out.split()[3]
+    assert run(capsys, "keys", "init")[0] == 2
+    code, out, _ = run(capsys, "keys", "rotate")
+    assert code == 0 and f"retired {first}" in out
+    code, out, _ = run(capsys, "keys", "list", "--json")
+    keys = json.loads(out)
+    assert [k["status"] for k in keys] == ["retired", "active"]
+    code, out, _ = run(capsys, "keys", "revoke", first[:12], "--reason", "test")
+    assert code == 0 and out.startswith(f"revoked {first} at ")
+    code, out, _ = run(capsys, "keys", "export")
+    assert code == 0 and out.startswith("-----BEGIN PUBLIC KEY-----")
+    (tmp_path / "pub.pem").write_text(out)
+    code, _, err = run(capsys, "--home", str(tmp_path / "other"), "keys", "trust",
+                       str(tmp_path / "pub.pem"))
+    assert code == 0
+    code, _, err = run(capsys, "keys", "revoke", "ffffffffff")
+    assert code == 2 and "no key ffffffffff" in err
+
+
+def test_sign_verify_and_exit_codes(home: Path, photo: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "keys", "init")
+    code, out, _ = run(capsys, "sign", str(photo), "--prompt", "一只橘猫", "--seed", "7",
+                       "--steps", "8", "--cfg", "0", "--model", "Z-Image-Turbo", "--json")
+    assert code == 0
+    signed = json.loads(out)
+    out_png = Path(signed["file"])
+    assert out_png.name == "photo.signed.png" and Path(signed["sidecar"]).exists()
+    assert photo.exists()  # the original is never modified
+
+    code, out, _ = run(capsys, "verify", "--json", str(out_png))
+    line = json.loads(out)
+    assert code == 0 and line["status"] == "verified"
+    assert line["record_id"] == signed["record_id"]
+    assert line["signer"]["key_id"] == signed["key_id"] and line["signer"]["status"] == "active"
+    assert all(set(f) >= {"code", "message"} for f in line["findings"])
+
+    tampered = out_png.with_name("tampered.png")
+    tampered.write_bytes(pngtools.replace_text(out_png.read_bytes(), "Prompt", "a dog"))
+    code, out, _ = run(capsys, "verify", "--json", str(out_png), str(tampered))
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert code == 1
+    assert [x["status"] for x in lines] == ["verified", "metadata_mismatch"]
+    assert [x["file"] for x in lines] == [str(out_png), str(tampered)]
+
+    code, out, _ = run(capsys, "verify", str(tampered))
+    assert code == 1 and out.startswith("FAIL metadata_mismatch") and "Prompt says" in out
+    code, _, _ = run(capsys, "verify", "missing.png")
+    assert code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["verify"])
+    assert exc.value.code == 2
+
+    code, _, err = run(capsys, "sign", str(photo), "--prompt", "again")
+    assert code == 2 and "already exists; pass --overwrite" in err
+    code, _, err = run(capsys, "sign", str(photo))
+    assert code == 2 and "--prompt TEXT" in err
+
+
+def test_verify_with_an_explicit_public_key(home: Path, photo: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "keys", "init")
+    run(capsys, "sign", str(photo), "--prompt", "cat")
+    run(capsys, "keys", "export", "--out", str(tmp_path / "pub.pem"))
+    signed = str(tmp_path / "photo.signed.png")
+    stranger = ["--home", str(tmp_path / "stranger")]
+    assert run(capsys, *stranger, "verify", signed)[1].startswith("FAIL untrusted_signer")
+    code, out, _ = run(capsys, *stranger, "verify", "--key", str(tmp_path / "pub.pem"), signed)
+    assert code == 0 and out.startswith("OK   verified")
+
+
+def test_sign_from_a_webui_sidecar(home: Path, photo: Path, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "keys", "init")
+    sidecar = tmp_path / "webui.json"
+    sidecar.write_text(json.dumps(WEBUI_SIDECAR, ensure_ascii=False), "utf-8")
+    code, out, _ = run(capsys, "sign", str(photo), "--record", str(sidecar), "--out",
+                       str(tmp_path / "attested.png"), "--json")
+    assert code == 0
+    code, out, _ = run(capsys, "inspect", "--json", str(tmp_path / "attested.png"))
+    doc = json.loads(out)
+    assert doc["verification"]["status"] == "verified"
+    assert doc["record"]["generation"]["seed"] == 1234567
+    assert {t["keyword"] for t in doc["text"]} >= {"Prompt", "Seed", "parameters", "AIGCProvenance"}
+    assert doc["xmp"]["digital_source_type"].endswith("trainedAlgorithmicMedia")
+
+
+def test_encrypted_key_uses_the_passphrase_variable(home: Path, photo: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AIGC_PROV_KEY_PASSPHRASE", "s3cret")
+    assert run(capsys, "keys", "init", "--encrypt")[0] == 0
+    key_file = next((home / "keys" / "private").glob("*.pem"))
+    assert b"ENCRYPTED PRIVATE KEY" in key_file.read_bytes()
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert run(capsys, "sign", str(photo), "--prompt", "cat")[0] == 0
+    monkeypatch.setenv("AIGC_PROV_KEY_PASSPHRASE", "wrong")
+    code, _, err = run(capsys, "sign", str(photo), "--prompt", "cat", "--overwrite")
+    assert code == 2 and "wrong passphrase" in err
+    assert "s3cret" not in err
+
+
+def test_inspect_foreign_file_shows_its_text(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import CORPUS
+
+    sample = CORPUS / "sd-parsers" / "parsers" / "AUTOMATIC1111" / "automatic1111_cropped.png"
+    code, out, _ = run(capsys, "inspect", str(sample))
+    assert code == 0
+    assert "parameters [tEXt]:" in out and "verification: foreign_metadata" in out
+
+
+def test_demo_and_console_script(tmp_path: Path) -> None:
+    exe = shutil.which("aigc-prov", path=str(Path(sys.executable).parent))
+    assert exe, "the aigc-prov console script is not installed (pip install -e .)"
+    env = {**os.environ, "AIGC_PROV_HOME": str(tmp_path / "home")}
+    done = subprocess.run([exe, "demo", "--out", str(tmp_path / "out")], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "OK   verified" in done.stdout
+    again = subprocess.run([exe, "verify", "--json", str(tmp_path / "out" / "demo.png")], env=env,
+                           capture_output=True, text=True, check=False)
+    assert again.returncode == 0 and json.loads(again.stdout)["status"] == "verified"

@@ -1,0 +1,115 @@
+"""The v1 schema: loaded offline, a superset of the WebUI layout, every problem with its path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from provenance import SchemaError, SignedImage, UnknownSchemaVersion, schema
+from provenance.record import draft_from_file
+
+MakeSigned = Callable[..., SignedImage]
+
+# A sidecar as the Z-Image-Turbo WebUI writes it (the older shape, "version 0").
+WEBUI_SIDECAR = {
+    "version": "1.0",
+    "model": {"name": "Tongyi-MAI/Z-Image-Turbo", "revision": "main"},
+    "generation": {
+        "prompt": "一只橘猫坐在窗台上，高清照片",
+        "negative_prompt": "",
+        "width": 1024,
+        "height": 1024,
+        "num_inference_steps": 8,
+        "cfg_scale": 0.0,
+        "seed": 1234567,
+        "num_images": 1,
+    },
+    "system": {"torch_version": "2.9.1+cu128", "cuda_available": True, "gpu": "NVIDIA RTX 4090"},
+    "performance": {"generation_time": 1.84, "memory_usage_mb": 15872.5},
+    "created_at": "2026-03-14T10:22:31.512345",
+}
+
+
+def test_schema_is_loaded_from_the_package_with_a_urn_id() -> None:
+    doc = schema.load_schema("1")
+    assert doc["$id"] == "urn:aigc-provenance:schema:record:1"
+    assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_signed_record_is_valid_and_keeps_the_webui_paths(make_signed: MakeSigned) -> None:
+    record = make_signed().record
+    schema.validate(record)
+    for path in ("version", "model.name", "model.revision", "generation.prompt",
+                 "generation.negative_prompt", "generation.width", "generation.height",
+                 "generation.num_inference_steps", "generation.cfg_scale", "generation.seed",
+                 "generation.num_images", "system.torch_version", "system.cuda_available",
+                 "system.gpu", "performance.generation_time", "performance.memory_usage_mb",
+                 "created_at"):
+        node = record
+        for part in path.split("."):
+            assert part in node, path
+            node = node[part]
+
+
+def test_every_problem_is_reported_with_its_json_path(make_signed: MakeSigned) -> None:
+    record = make_signed().record
+    record["generation"]["seed"] = -5
+    record["content"]["phash"] = "xyz"
+    record["unexpected"] = 1
+    del record["created_at"]
+    with pytest.raises(SchemaError) as info:
+        schema.validate(record)
+    paths = {path for path, _ in info.value.problems}
+    assert {"$.generation.seed", "$.content.phash", "$"} <= paths
+    messages = " ".join(m for _, m in info.value.problems)
+    assert "'created_at' is a required property" in messages
+    assert "Additional properties are not allowed ('unexpected'" in messages
+    assert len(info.value.problems) >= 4
+
+
+def test_webui_sidecar_upgrades_by_registered_step() -> None:
+    assert schema.detect_version(WEBUI_SIDECAR) == "0"
+    upgraded = schema.upgrade(WEBUI_SIDECAR)
+    assert upgraded["schema"] == schema.SCHEMA_IDS["1"]
+    assert upgraded["generation"]["prompt"] == WEBUI_SIDECAR["generation"]["prompt"]
+    assert upgraded["generation"]["seed"] == 1234567
+    assert upgraded["system"]["gpu"] == "NVIDIA RTX 4090"
+    assert upgraded["created_at"] == "2026-03-14T10:22:31.512345Z"
+    assert upgraded["extensions"]["org.aigc-provenance.upgraded-from"]["shape"] == (
+        "zimage-webui-sidecar")
+
+
+def test_webui_sidecar_becomes_a_valid_signed_record(tmp_path: Path, key, policy) -> None:  # type: ignore[no-untyped-def]
+    from provenance import finalize, verify
+    from tests.conftest import sample_image
+
+    sidecar = tmp_path / "webui.json"
+    sidecar.write_text(json.dumps(WEBUI_SIDECAR, ensure_ascii=False), "utf-8")
+    result = finalize(sample_image(), draft_from_file(sidecar), key, tmp_path / "out.png")
+    report = verify(result.path, policy=policy)
+    assert report.status.value == "verified"
+    assert report.record is not None
+    assert report.record["performance"] == WEBUI_SIDECAR["performance"]
+    assert report.record["model"]["name"] == "Tongyi-MAI/Z-Image-Turbo"
+
+
+def test_current_version_passes_through_unchanged(make_signed: MakeSigned) -> None:
+    record = make_signed().record
+    assert schema.upgrade(record) == record
+
+
+def test_unknown_versions_are_refused() -> None:
+    with pytest.raises(UnknownSchemaVersion, match="unknown record schema version 'urn:x:9'"):
+        schema.upgrade({"schema": "urn:x:9"})
+    with pytest.raises(UnknownSchemaVersion, match="not a Z-Image-Turbo WebUI sidecar"):
+        schema.detect_version({"hello": 1})
+    with pytest.raises(UnknownSchemaVersion):
+        schema.version_from_payload_type("application/json")
+
+
+def test_payload_type_names_the_schema_version() -> None:
+    assert schema.payload_type() == "application/vnd.aigc-provenance.record+json; version=1"
+    assert schema.version_from_payload_type(schema.payload_type()) == "1"
