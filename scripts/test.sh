@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, with every system tool it needs. This is what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# exiftool is a real third-party reader our files are checked against.
+if ! command -v exiftool >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq libimage-exiftool-perl >/dev/null
+fi
+# PostgreSQL serves the catalog tests (they create and drop their own databases).
+if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+  as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start \
+    2>/dev/null || true
+fi
+
+bash scripts/setup.sh
+export HF_HUB_OFFLINE=1
+.venv/bin/python -m pytest "$@"
