@@ -47,7 +47,7 @@ from provenance.inspect import Inspection, inspect
 __all__ = ["main"]
 
 ENV_HOME = "AIGC_PROV_HOME"
-ENV_PASSPHRASE = "AIGC_PROV_KEY_PASSPHRASE"
+ENV_PASSPHRASE = "AIGC_PROV_KEY_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -141,11 +141,16 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"{'KEY ID':32}  {'STATUS':8}  {'ORIGIN':7}  {'ADDED':27}  CHANGED")
     for e in entries:
-        changed = e.revoked_at and f"revoked {e.revoked_at}" or (
-            e.retired_at and f"retired {e.retired_at}") or ""
+        changed = (
+            (e.revoked_at and f"revoked {e.revoked_at}")
+            or (e.retired_at and f"retired {e.retired_at}")
+            or ""
+        )
         label = f"  ({e.label})" if e.label else ""
-        print(f"{e.key_id:32}  {e.status.value:8}  {e.origin.value:7}  {e.added_at:27}  "
-              f"{changed}{label}")
+        print(
+            f"{e.key_id:32}  {e.status.value:8}  {e.origin.value:7}  {e.added_at:27}  "
+            f"{changed}{label}"
+        )
     return EXIT_OK
 
 
@@ -180,18 +185,26 @@ def cmd_sign(args: argparse.Namespace) -> int:
             raise UsageError("give either --prompt (and facts) or --record, not both")
         draft = draft_from_file(Path(args.record))
     elif args.prompt is not None:
-        draft = draft_from_attestation(Attestation(
-            prompt=args.prompt, negative_prompt=args.negative_prompt or "", seed=args.seed,
-            steps=args.steps, cfg_scale=args.cfg, model=args.model or "unknown",
-            sampler=args.sampler,
-        ))
+        draft = draft_from_attestation(
+            Attestation(
+                prompt=args.prompt,
+                negative_prompt=args.negative_prompt or "",
+                seed=args.seed,
+                steps=args.steps,
+                cfg_scale=args.cfg,
+                model=args.model or "unknown",
+                sampler=args.sampler,
+            )
+        )
     else:
         raise UsageError("say how the image was made: --prompt TEXT [...] or --record RECORD.json")
     out = Path(args.out) if args.out else image_path.with_name(f"{image_path.stem}.signed.png")
     if out.resolve() == image_path.resolve():
         raise UsageError("the output would replace the original; choose another --out")
     if out.suffix.lower() != ".png":
-        raise UsageError(f"signed images are PNG files; use an --out ending in .png, not {out.name}")
+        raise UsageError(
+            f"signed images are PNG files; use an --out ending in .png, not {out.name}"
+        )
     ring = _ring(args)
     key = _signing_key(ring)
     image = open_image(image_path)
@@ -200,8 +213,16 @@ def cmd_sign(args: argparse.Namespace) -> int:
     except FileExistsError:
         raise UsageError(f"{out} already exists; pass --overwrite to replace it") from None
     if args.json:
-        print(json.dumps({"file": str(result.path), "sidecar": str(result.sidecar),
-                          "record_id": result.record_id, "key_id": key.key_id}))
+        print(
+            json.dumps(
+                {
+                    "file": str(result.path),
+                    "sidecar": str(result.sidecar),
+                    "record_id": result.record_id,
+                    "key_id": key.key_id,
+                }
+            )
+        )
     else:
         print(f"signed {result.path}  record={result.record_id}  key={key.key_id}")
     return EXIT_OK
@@ -212,8 +233,14 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _progress(items: Sequence[str], what: str) -> Iterator[tqdm[str]]:
-    bar = tqdm(items, desc=what, unit="file", file=sys.stderr,
-               disable=None if len(items) > 1 else True, leave=False)
+    bar = tqdm(
+        items,
+        desc=what,
+        unit="file",
+        file=sys.stderr,
+        disable=None if len(items) > 1 else True,
+        leave=False,
+    )
     try:
         yield bar
     finally:
@@ -235,9 +262,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
             try:
                 report = verify(name, policy=policy, force_pixels=args.pixels)
             except OSError as exc:
-                _emit(bar, json.dumps({"file": name, "status": "error",
-                                       "message": f"cannot read: {exc.strerror}"})
-                      if args.json else f"ERROR {name}: cannot read: {exc.strerror}")
+                _emit(
+                    bar,
+                    json.dumps(
+                        {"file": name, "status": "error", "message": f"cannot read: {exc.strerror}"}
+                    )
+                    if args.json
+                    else f"ERROR {name}: cannot read: {exc.strerror}",
+                )
                 exit_code = EXIT_USAGE
                 continue
             if not report.status.passed and exit_code == EXIT_OK:
@@ -299,16 +331,23 @@ def _inspect_text(found: Inspection) -> str:
         shown = value.replace("\n", "\n      ")
         lines.append(f"  {text['keyword']} [{text['chunk']}]{where}: {shown}")
     if found.xmp is not None:
-        for attr, label in (("digital_source_type", "DigitalSourceType"), ("aigc_raw", "TC260:AIGC"),
-                            ("creator_tool", "CreatorTool"), ("create_date", "CreateDate"),
-                            ("record_id", "RecordID")):
+        for attr, label in (
+            ("digital_source_type", "DigitalSourceType"),
+            ("aigc_raw", "TC260:AIGC"),
+            ("creator_tool", "CreatorTool"),
+            ("create_date", "CreateDate"),
+            ("record_id", "RecordID"),
+        ):
             value = getattr(found.xmp, attr)
             if value is not None:
                 lines.append(f"  XMP {label}: {value}")
     if found.xmp_error:
         lines.append(f"  XMP unreadable: {found.xmp_error}")
-    other = {k: v for k, v in found.chunk_counts.items()
-             if k not in ("IHDR", "IDAT", "IEND", "tEXt", "zTXt", "iTXt")}
+    other = {
+        k: v
+        for k, v in found.chunk_counts.items()
+        if k not in ("IHDR", "IDAT", "IEND", "tEXt", "zTXt", "iTXt")
+    }
     if other:
         lines.append("  other chunks: " + ", ".join(f"{k} x{v}" for k, v in sorted(other.items())))
     lines.append(f"  verification: {report.status.value} ({report.status.describe()})")
@@ -331,11 +370,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"created signing key {entry.key_id} in {ring.directory}")
     key = _signing_key(ring)
     out_dir = Path(args.out)
-    draft = draft_from_attestation(Attestation(
-        prompt="一只橘猫坐在窗台上，高清照片 (demo picture: a procedural gradient, no model was run)",
-        negative_prompt="模糊, low quality",
-        model="demo-procedural (no model)",
-    ))
+    draft = draft_from_attestation(
+        Attestation(
+            prompt="一只橘猫坐在窗台上，高清照片 "
+            "(demo picture: a procedural gradient, no model was run)",
+            negative_prompt="模糊, low quality",
+            model="demo-procedural (no model)",
+        )
+    )
     result = finalize(demo_image(), draft, key, out_dir / "demo.png", overwrite=True)
     print(f"signed {result.path}  record={result.record_id}  key={key.key_id}")
     report = verify(result.path, policy=KeyRingPolicy(ring))
@@ -374,16 +416,23 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 success, 1 a file did not verify, 2 usage error or unusable input.",
     )
     parser.add_argument("--version", action="version", version=f"aigc-prov {__version__}")
-    parser.add_argument("--home", type=Path, default=None,
-                        help=f"data folder (default: ${ENV_HOME} or ~/.local/share/aigc-provenance)")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help=f"data folder (default: ${ENV_HOME} or ~/.local/share/aigc-provenance)",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     keys = sub.add_parser("keys", help="manage signing keys and trusted public keys")
     ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     p = ksub.add_parser("init", help="create the first signing key")
-    p.add_argument("--encrypt", action="store_true",
-                   help=f"encrypt the private key with a passphrase (${ENV_PASSPHRASE} or prompt)")
+    p.add_argument(
+        "--encrypt",
+        action="store_true",
+        help=f"encrypt the private key with a passphrase (${ENV_PASSPHRASE} or prompt)",
+    )
     p.add_argument("--label")
     p.set_defaults(func=cmd_keys_init)
     p = ksub.add_parser("list", help="list keys with their status")
@@ -415,8 +464,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cfg", type=_non_negative_float, help="guidance scale as passed to the model")
     p.add_argument("--model")
     p.add_argument("--sampler")
-    p.add_argument("--record", metavar="RECORD.json",
-                   help="take the facts from a record or sidecar (ours or the Z-Image-Turbo WebUI's)")
+    p.add_argument(
+        "--record",
+        metavar="RECORD.json",
+        help="take the facts from a record or sidecar (ours or the Z-Image-Turbo WebUI's)",
+    )
     p.add_argument("--producer", help="GB 45438 ContentProducer (default: aigc-prov:<key id>)")
     p.add_argument("--out", metavar="FILE", help="default: IMAGE's name with .signed.png")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
@@ -430,11 +482,18 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("files", metavar="FILE", nargs="+")
         p.add_argument("--json", action="store_true", help="one JSON object per line")
-        p.add_argument("--key", action="append", metavar="PUBLIC_KEY_FILE",
-                       help="trust only these public keys instead of the key ring (repeatable)")
+        p.add_argument(
+            "--key",
+            action="append",
+            metavar="PUBLIC_KEY_FILE",
+            help="trust only these public keys instead of the key ring (repeatable)",
+        )
         if name == "verify":
-            p.add_argument("--pixels", action="store_true",
-                           help="also check decoded pixels when the fast digest matches")
+            p.add_argument(
+                "--pixels",
+                action="store_true",
+                help="also check decoded pixels when the fast digest matches",
+            )
         p.set_defaults(func=func)
 
     p = sub.add_parser("demo", help="create a key if needed, sign a demo image and verify it")
@@ -446,8 +505,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     if args.home is None:
         args.home = default_home()
     try:

@@ -4,7 +4,8 @@ Sign an image and verify it::
 
     from pathlib import Path
     from PIL import Image
-    from provenance import Attestation, KeyRing, KeyRingPolicy, draft_from_attestation, finalize, verify
+    from provenance import (Attestation, KeyRing, KeyRingPolicy, draft_from_attestation,
+                            finalize, verify)
 
     ring = KeyRing.open(Path("~/.local/share/aigc-provenance/keys").expanduser())
     ring.init()                                    # once: creates the signing key (0600)

@@ -4,9 +4,9 @@ Every error the library raises on purpose derives from :class:`ProvenanceError`,
 catch the family or a single kind::
 
     ProvenanceError
-    ├── SchemaError            a record does not match its JSON Schema (every problem, with its path)
+    ├── SchemaError            a record does not match its JSON Schema (every problem + path)
     │   └── UnknownSchemaVersion
-    ├── SigningKeyError              a key is missing, unreadable, encrypted without passphrase, revoked
+    ├── SigningKeyError        a key is missing, unreadable, or needs a passphrase
     │   └── KeyRingError       the key ring file is damaged or an operation is not allowed
     ├── EnvelopeError          a signed envelope is structurally bad (before any signature check)
     ├── ContainerError         an image container is unreadable or outside the safety limits
@@ -28,11 +28,11 @@ if TYPE_CHECKING:
 __all__ = [
     "ContainerError",
     "EnvelopeError",
-    "SigningKeyError",
     "KeyRingError",
     "ProvenanceError",
     "RecordInputError",
     "SchemaError",
+    "SigningKeyError",
     "UnknownSchemaVersion",
     "VerificationError",
 ]

@@ -22,8 +22,8 @@ from PIL import Image
 from provenance import schema
 from provenance._files import atomic_write_bytes
 from provenance.binding import canonical_image, perceptual_hash, pixel_digest
-from provenance.errors import RecordInputError
 from provenance.embed import insert_text_chunks
+from provenance.errors import RecordInputError
 from provenance.extract.png import Limits, scan_png
 from provenance.record import (
     ENVELOPE_KEYWORD,
@@ -135,8 +135,11 @@ def sign_image(
     )
     # (3) the record, validated, serialised once (RFC 8785) and signed as those exact bytes
     record = build_record(
-        draft, content, producer=producer or f"aigc-prov:{key.key_id}",
-        record_id=record_id, created_at=created_at,
+        draft,
+        content,
+        producer=producer or f"aigc-prov:{key.key_id}",
+        record_id=record_id,
+        created_at=created_at,
     )
     record_bytes = rfc8785.dumps(record)
     envelope = sign_payload(record_bytes, schema.payload_type(), key)

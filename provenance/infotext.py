@@ -47,7 +47,7 @@ def make_infotext(record: Mapping[str, Any]) -> str:
     params = ", ".join(
         k if str(v) == k else f"{k}: {_quote(str(v))}" for k, v in entries if v is not None
     )
-    text = gen["prompt"]
+    text: str = gen["prompt"]
     if gen.get("negative_prompt"):
         text += "\nNegative prompt: " + gen["negative_prompt"]
     return (text + "\n" + params).strip()

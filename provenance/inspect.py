@@ -81,14 +81,16 @@ def _fill(result: Inspection, scan: PngScan) -> None:
     result.color = _COLOR_TYPES.get(scan.color_type, f"type {scan.color_type}")
     result.chunk_counts = dict(scan.chunk_counts)
     for text in scan.texts:
-        result.texts.append({
-            "keyword": text.keyword,
-            "chunk": text.chunk_type,
-            "text": text.text,
-            "after_idat": text.after_idat,
-            "ours": text.keyword in OUR_KEYWORDS,
-            "raw_utf8_in_text": text.raw_utf8_in_text,
-        })
+        result.texts.append(
+            {
+                "keyword": text.keyword,
+                "chunk": text.chunk_type,
+                "text": text.text,
+                "after_idat": text.after_idat,
+                "ours": text.keyword in OUR_KEYWORDS,
+                "raw_utf8_in_text": text.raw_utf8_in_text,
+            }
+        )
     packets = scan.xmp_packets
     if packets:
         try:

@@ -44,7 +44,14 @@ DIGITAL_SOURCE_TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trained
 ENVELOPE_KEYWORD = "AIGCProvenance"
 XMP_KEYWORD = "XML:com.adobe.xmp"
 READABLE_KEYWORDS = (
-    "Software", "DateTime", "Prompt", "NegativePrompt", "CFGScale", "Steps", "Seed", "Resolution",
+    "Software",
+    "DateTime",
+    "Prompt",
+    "NegativePrompt",
+    "CFGScale",
+    "Steps",
+    "Seed",
+    "Resolution",
     "parameters",
 )
 
@@ -101,8 +108,12 @@ def draft_from_attestation(att: Attestation) -> dict[str, Any]:
     if not att.prompt.strip():
         raise RecordInputError("the prompt is empty; say what the image was made from")
     return {
-        "task": {"type": "attest", "parent_record_id": None, "input_digest": None,
-                 "mask_digest": None},
+        "task": {
+            "type": "attest",
+            "parent_record_id": None,
+            "input_digest": None,
+            "mask_digest": None,
+        },
         "model": {"name": att.model, "revision": None},
         "generation": {
             "prompt": att.prompt,
@@ -135,8 +146,12 @@ def draft_from_file(path: Path) -> dict[str, Any]:
         raise RecordInputError(f"record file {path}: {exc}") from None
     keep = ("created_at", "model", "generation", "system", "performance", "extensions", "warnings")
     draft = {k: upgraded[k] for k in keep if upgraded.get(k) is not None}
-    draft["task"] = {"type": "attest", "parent_record_id": None, "input_digest": None,
-                     "mask_digest": None}
+    draft["task"] = {
+        "type": "attest",
+        "parent_record_id": None,
+        "input_digest": None,
+        "mask_digest": None,
+    }
     return draft
 
 
@@ -163,14 +178,23 @@ def build_record(
         "record_id": rid,
         "created_at": created_at or draft.get("created_at") or utc_now(),
         "software": {"name": SOFTWARE_NAME, "version": __version__},
-        "task": dict(draft.get("task") or {"type": "attest", "parent_record_id": None,
-                                             "input_digest": None, "mask_digest": None}),
+        "task": dict(
+            draft.get("task")
+            or {
+                "type": "attest",
+                "parent_record_id": None,
+                "input_digest": None,
+                "mask_digest": None,
+            }
+        ),
         "model": dict(draft.get("model") or {"name": "unknown", "revision": None}),
         "generation": gen,
-        "system": dict(draft.get("system") or {"torch_version": None, "cuda_available": None,
-                                               "gpu": None}),
-        "performance": dict(draft.get("performance") or {"generation_time": None,
-                                                         "memory_usage_mb": None}),
+        "system": dict(
+            draft.get("system") or {"torch_version": None, "cuda_available": None, "gpu": None}
+        ),
+        "performance": dict(
+            draft.get("performance") or {"generation_time": None, "memory_usage_mb": None}
+        ),
         "content": content.to_record(),
         "labels": {
             "digital_source_type": DIGITAL_SOURCE_TRAINED,

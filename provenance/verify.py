@@ -33,11 +33,11 @@ from typing import Any, BinaryIO
 from PIL import Image
 
 from provenance import schema
+from provenance._version import SOFTWARE_NAME
 from provenance.binding import pixel_digest
 from provenance.errors import ContainerError, EnvelopeError, SchemaError, VerificationError
 from provenance.extract.png import Limits, PngScan, scan_png
 from provenance.finalize import OUR_KEYWORDS
-from provenance._version import SOFTWARE_NAME
 from provenance.record import ENVELOPE_KEYWORD, READABLE_KEYWORDS, readable_fields
 from provenance.report import SignerInfo, Status, VerificationReport
 from provenance.signing.envelope import Envelope
@@ -54,12 +54,28 @@ Source = str | os.PathLike[str] | bytes
 
 #: Text keys other generators write (A1111 family, ComfyUI, InvokeAI, NovelAI, Fooocus, ...).
 _FOREIGN_TEXT_KEYS = {
-    "parameters", "prompt", "workflow", "invokeai_metadata", "invokeai_graph", "sd-metadata",
-    "Dream", "generation_data", "fooocus_scheme", "parameters-json", "smproj", "Comment",
-    "Description", "AIGC", "negative_prompt", "use_stable_diffusion_model",
+    "parameters",
+    "prompt",
+    "workflow",
+    "invokeai_metadata",
+    "invokeai_graph",
+    "sd-metadata",
+    "Dream",
+    "generation_data",
+    "fooocus_scheme",
+    "parameters-json",
+    "smproj",
+    "Comment",
+    "Description",
+    "AIGC",
+    "negative_prompt",
+    "use_stable_diffusion_model",
 }
-_FOREIGN_CHUNKS = {"caBX": "C2PA manifest (caBX)", "comf": "ComfyUI graph (comf)",
-                   "eXIf": "EXIF (eXIf)"}
+_FOREIGN_CHUNKS = {
+    "caBX": "C2PA manifest (caBX)",
+    "comf": "ComfyUI graph (comf)",
+    "eXIf": "EXIF (eXIf)",
+}
 
 
 def verify(
@@ -109,7 +125,10 @@ def verify(
 
 
 def verify_strict(
-    source: Source, *, policy: TrustPolicy, limits: Limits | None = None,
+    source: Source,
+    *,
+    policy: TrustPolicy,
+    limits: Limits | None = None,
     force_pixels: bool = False,
 ) -> VerificationReport:
     """Like :func:`verify`, but raise :class:`VerificationError` unless the image verifies."""
@@ -149,12 +168,16 @@ def _verify(
     container = _sniff(head)
     report.container = container
     if container is None:
-        report.fail(Status.MALFORMED, "not an image: the file does not start with a known image signature")
+        report.fail(
+            Status.MALFORMED, "not an image: the file does not start with a known image signature"
+        )
         return
     if container != "png":
-        report.fail(Status.NO_PROVENANCE,
-                    f"{container.upper()} files are not read for embedded provenance yet "
-                    "(this version reads PNG)")
+        report.fail(
+            Status.NO_PROVENANCE,
+            f"{container.upper()} files are not read for embedded provenance yet "
+            "(this version reads PNG)",
+        )
         return
 
     # (2) one bounded pass over the chunks
@@ -175,8 +198,10 @@ def _verify(
         _classify_without_envelope(report, scan)
         return
     if len(envelopes) > 1:
-        report.fail(Status.MALFORMED,
-                    f"the file carries {len(envelopes)} signed records; exactly one is allowed")
+        report.fail(
+            Status.MALFORMED,
+            f"the file carries {len(envelopes)} signed records; exactly one is allowed",
+        )
         return
     try:
         envelope = Envelope.from_json(envelopes[0])
@@ -195,12 +220,15 @@ def _verify(
         return
     if not check.valid:
         report.signer = SignerInfo(check.key_id, "unknown", trusted=False)
-        report.fail(Status.SIGNATURE_INVALID,
-                    f"the signature by key {check.key_id} does not match the signed record: "
-                    "the record or the signature was changed after signing")
+        report.fail(
+            Status.SIGNATURE_INVALID,
+            f"the signature by key {check.key_id} does not match the signed record: "
+            "the record or the signature was changed after signing",
+        )
         return
-    report.add("signature_valid", f"the record's signature by key {check.key_id} is valid",
-               "success")
+    report.add(
+        "signature_valid", f"the record's signature by key {check.key_id} is valid", "success"
+    )
 
     # (5) strict parse and schema validation of the verified bytes
     record = _parse_record(report, envelope)
@@ -221,9 +249,11 @@ def _parse_record(report: VerificationReport, envelope: Envelope) -> dict[str, A
     try:
         version = schema.version_from_payload_type(envelope.payload_type)
     except SchemaError:
-        report.fail(Status.MALFORMED,
-                    f"the record's payload type {envelope.payload_type!r} names a schema version "
-                    "this software does not know; upgrade aigc-provenance")
+        report.fail(
+            Status.MALFORMED,
+            f"the record's payload type {envelope.payload_type!r} names a schema version "
+            "this software does not know; upgrade aigc-provenance",
+        )
         return None
     try:
         text = envelope.payload.decode("utf-8")
@@ -255,64 +285,91 @@ def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _judge_signer(report: VerificationReport, trust: Any, record: dict[str, Any],
-                  policy: TrustPolicy) -> None:
-    report.signer = SignerInfo(trust.key_id, trust.status, trust.trusted, trust.revoked_at,
-                               trust.label)
+def _judge_signer(
+    report: VerificationReport, trust: Any, record: dict[str, Any], policy: TrustPolicy
+) -> None:
+    report.signer = SignerInfo(
+        trust.key_id, trust.status, trust.trusted, trust.revoked_at, trust.label
+    )
     if trust.status == "revoked":
         reason = f" ({trust.revocation_reason})" if trust.revocation_reason else ""
-        report.fail(Status.REVOKED_KEY,
-                    f"key {trust.key_id} was revoked at {trust.revoked_at}{reason}; the record "
-                    f"claims it was signed at {record['created_at']}, a claim that cannot prove "
-                    "the signature predates the revocation")
+        report.fail(
+            Status.REVOKED_KEY,
+            f"key {trust.key_id} was revoked at {trust.revoked_at}{reason}; the record "
+            f"claims it was signed at {record['created_at']}, a claim that cannot prove "
+            "the signature predates the revocation",
+        )
     elif not trust.trusted:
-        report.fail(Status.UNTRUSTED_SIGNER,
-                    f"the signature is valid, but key {trust.key_id} is not trusted by the "
-                    f"policy ({policy.describe()}); if you trust this signer, import their public "
-                    "key with `aigc-prov keys trust`")
+        report.fail(
+            Status.UNTRUSTED_SIGNER,
+            f"the signature is valid, but key {trust.key_id} is not trusted by the "
+            f"policy ({policy.describe()}); if you trust this signer, import their public "
+            "key with `aigc-prov keys trust`",
+        )
     elif trust.status == "retired":
-        report.add("signer_trusted", f"key {trust.key_id} is trusted (retired: it signs no new "
-                   "records, its earlier signatures stay valid)", "success")
+        report.add(
+            "signer_trusted",
+            f"key {trust.key_id} is trusted (retired: it signs no new "
+            "records, its earlier signatures stay valid)",
+            "success",
+        )
     else:
-        report.add("signer_trusted", f"key {trust.key_id} is trusted ({policy.describe()})",
-                   "success")
+        report.add(
+            "signer_trusted", f"key {trust.key_id} is trusted ({policy.describe()})", "success"
+        )
 
 
-def _check_content(report: VerificationReport, scan: PngScan, record: dict[str, Any],
-                   opener: Callable[[], BinaryIO], limits: Limits, force_pixels: bool) -> None:
+def _check_content(
+    report: VerificationReport,
+    scan: PngScan,
+    record: dict[str, Any],
+    opener: Callable[[], BinaryIO],
+    limits: Limits,
+    force_pixels: bool,
+) -> None:
     content = record["content"]
     if scan.data_digest == content["data_digest"]["value"]:
         report.add("bytes_match", "the image data is byte-for-byte what was signed", "success")
         if not force_pixels:
             return
     if (scan.width, scan.height) != (content["width"], content["height"]):
-        report.fail(Status.CONTENT_ALTERED,
-                    f"the image is {scan.width}x{scan.height} but the record was signed for "
-                    f"{content['width']}x{content['height']}")
+        report.fail(
+            Status.CONTENT_ALTERED,
+            f"the image is {scan.width}x{scan.height} but the record was signed for "
+            f"{content['width']}x{content['height']}",
+        )
         return
     if scan.width * scan.height > limits.max_pixels:
-        report.fail(Status.MALFORMED,
-                    f"the image has {scan.width * scan.height} pixels, over the decoding limit "
-                    f"of {limits.max_pixels}")
+        report.fail(
+            Status.MALFORMED,
+            f"the image has {scan.width * scan.height} pixels, over the decoding limit "
+            f"of {limits.max_pixels}",
+        )
         return
     try:
         with opener() as stream, Image.open(stream, formats=["PNG"]) as image:
             image.load()
             digest = pixel_digest(image)
     except Exception as exc:  # any decoder failure means the signed pixels are not there
-        report.fail(Status.CONTENT_ALTERED,
-                    f"the image data was changed and no longer decodes ({type(exc).__name__}: "
-                    f"{exc})")
+        report.fail(
+            Status.CONTENT_ALTERED,
+            f"the image data was changed and no longer decodes ({type(exc).__name__}: {exc})",
+        )
         return
     if digest != content["pixel_digest"]["value"]:
-        report.fail(Status.CONTENT_ALTERED,
-                    "the decoded pixels differ from the pixels that were signed")
+        report.fail(
+            Status.CONTENT_ALTERED, "the decoded pixels differ from the pixels that were signed"
+        )
         return
-    report.add("pixels_identical", "the decoded pixels are identical to the signed pixels",
-               "success")
+    report.add(
+        "pixels_identical", "the decoded pixels are identical to the signed pixels", "success"
+    )
     if scan.data_digest != content["data_digest"]["value"]:
-        report.add("container_changed", "the file was re-encoded or had chunks added since "
-                   f"signing{_container_changes(scan)}; the pixels are unchanged")
+        report.add(
+            "container_changed",
+            "the file was re-encoded or had chunks added since "
+            f"signing{_container_changes(scan)}; the pixels are unchanged",
+        )
 
 
 def _container_changes(scan: PngScan) -> str:
@@ -343,16 +400,22 @@ def _check_readable(report: VerificationReport, scan: PngScan, record: dict[str,
             continue
         for value in values:
             if want is None:
-                report.fail(Status.METADATA_MISMATCH,
-                            f"the file shows {keyword} {_clip(value)} but the signed record has "
-                            "no such value")
+                report.fail(
+                    Status.METADATA_MISMATCH,
+                    f"the file shows {keyword} {_clip(value)} but the signed record has "
+                    "no such value",
+                )
             elif value != want:
-                report.fail(Status.METADATA_MISMATCH,
-                            f"the file's {keyword} says {_clip(value)} but the signed record says "
-                            f"{_clip(want)}")
+                report.fail(
+                    Status.METADATA_MISMATCH,
+                    f"the file's {keyword} says {_clip(value)} but the signed record says "
+                    f"{_clip(want)}",
+                )
     packets = scan.xmp_packets
     if len(packets) > 1:
-        report.fail(Status.MALFORMED, f"the file carries {len(packets)} XMP packets; PNG allows one")
+        report.fail(
+            Status.MALFORMED, f"the file carries {len(packets)} XMP packets; PNG allows one"
+        )
         return
     if not packets:
         missing.append("XMP")
@@ -364,8 +427,11 @@ def _check_readable(report: VerificationReport, scan: PngScan, record: dict[str,
             return
         _compare_xmp(report, found, expected_xmp_fields(record))
     if missing:
-        report.add("metadata_missing", "readable copies were removed (not an error: the signed "
-                   "record is complete): " + ", ".join(missing))
+        report.add(
+            "metadata_missing",
+            "readable copies were removed (not an error: the signed "
+            "record is complete): " + ", ".join(missing),
+        )
 
 
 _XMP_NAMES = {
@@ -388,9 +454,10 @@ def _compare_xmp(report: VerificationReport, found: XmpFields, want: XmpFields) 
         elif got != exp:
             shown = json.dumps(got, ensure_ascii=False) if isinstance(got, dict) else str(got)
             wanted = json.dumps(exp, ensure_ascii=False) if isinstance(exp, dict) else str(exp)
-            report.fail(Status.METADATA_MISMATCH,
-                        f"the XMP {label} says {_clip(shown)} but the signed record says "
-                        f"{_clip(wanted)}")
+            report.fail(
+                Status.METADATA_MISMATCH,
+                f"the XMP {label} says {_clip(shown)} but the signed record says {_clip(wanted)}",
+            )
 
 
 def _classify_without_envelope(report: VerificationReport, scan: PngScan) -> None:
@@ -398,16 +465,24 @@ def _classify_without_envelope(report: VerificationReport, scan: PngScan) -> Non
     software = scan.text_values("Software")
     ours_xmp = any("urn:aigc-provenance:ns:xmp" in p for p in scan.xmp_packets)
     if ours_xmp or any(s.startswith(SOFTWARE_NAME) for s in software):
-        report.fail(Status.UNSIGNED, "the file carries aigc-provenance metadata but no signed "
-                    "record, so none of its claims can be checked")
+        report.fail(
+            Status.UNSIGNED,
+            "the file carries aigc-provenance metadata but no signed "
+            "record, so none of its claims can be checked",
+        )
         return
     foreign = sorted({k for k in keys if k in _FOREIGN_TEXT_KEYS})
-    foreign += [_FOREIGN_CHUNKS[c] for c in sorted(set(scan.foreign_chunks)) if c in _FOREIGN_CHUNKS]
+    foreign += [
+        _FOREIGN_CHUNKS[c] for c in sorted(set(scan.foreign_chunks)) if c in _FOREIGN_CHUNKS
+    ]
     if scan.xmp_packets:
         foreign.append("XMP")
     if foreign:
-        report.fail(Status.FOREIGN_METADATA, "no aigc-provenance record; found another tool's "
-                    "metadata (not checked): " + ", ".join(foreign))
+        report.fail(
+            Status.FOREIGN_METADATA,
+            "no aigc-provenance record; found another tool's "
+            "metadata (not checked): " + ", ".join(foreign),
+        )
         return
     shown = f" (text chunks present: {', '.join(sorted(set(keys)))})" if keys else ""
     report.fail(Status.NO_PROVENANCE, f"no provenance metadata found in the file{shown}")

@@ -33,8 +33,15 @@ NS = {
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 MAX_XMP_CHARS = 1 << 20
 #: TC260 AIGC label fields in the order GB 45438-2025 practice guides list them.
-AIGC_FIELDS = ("Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator",
-               "PropagateID", "ReservedCode2")
+AIGC_FIELDS = (
+    "Label",
+    "ContentProducer",
+    "ProduceID",
+    "ReservedCode1",
+    "ContentPropagator",
+    "PropagateID",
+    "ReservedCode2",
+)
 
 
 for _prefix, _uri in NS.items():
@@ -98,11 +105,13 @@ def parse_xmp(packet: str) -> XmpFields:
     if len(packet) > MAX_XMP_CHARS:
         raise ContainerError(f"XMP packet is larger than {MAX_XMP_CHARS} characters")
     try:
-        root = SafeET.fromstring(packet, forbid_dtd=True, forbid_entities=True,
-                                 forbid_external=True)
+        root = SafeET.fromstring(
+            packet, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
     except DefusedXmlException as exc:
-        raise ContainerError(f"XMP packet refused: {type(exc).__name__} (DOCTYPE or entities)") \
-            from None
+        raise ContainerError(
+            f"XMP packet refused: {type(exc).__name__} (DOCTYPE or entities)"
+        ) from None
     except SafeET.ParseError as exc:
         raise ContainerError(f"XMP packet is not well-formed XML ({exc})") from None
 

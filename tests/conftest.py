@@ -53,16 +53,26 @@ def sample_image(seed: int = 0, size: tuple[int, int] = (64, 48)) -> Image.Image
 
 
 def attestation(prompt: str = "an orange cat on a windowsill, photo", **kw: object) -> dict:
-    facts = {"negative_prompt": "blurry", "seed": 42, "steps": 8, "cfg_scale": 0.0,
-             "model": "Z-Image-Turbo", "sampler": "Euler"}
+    facts = {
+        "negative_prompt": "blurry",
+        "seed": 42,
+        "steps": 8,
+        "cfg_scale": 0.0,
+        "model": "Z-Image-Turbo",
+        "sampler": "Euler",
+    }
     facts.update(kw)
     return draft_from_attestation(Attestation(prompt=prompt, **facts))  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def make_signed(key: SigningKey) -> Callable[..., SignedImage]:
-    def make(prompt: str = "an orange cat on a windowsill, photo", seed: int = 0,
-             signing_key: SigningKey | None = None, **kw: object) -> SignedImage:
+    def make(
+        prompt: str = "an orange cat on a windowsill, photo",
+        seed: int = 0,
+        signing_key: SigningKey | None = None,
+        **kw: object,
+    ) -> SignedImage:
         return sign_image(sample_image(seed), attestation(prompt, **kw), signing_key or key)
 
     return make

@@ -48,8 +48,10 @@ def text_value(ctype: bytes, data: bytes) -> str:
 
 def replace_text(png: bytes, key: str, text: str) -> bytes:
     """Replace the value of text chunk ``key`` (written as iTXt)."""
-    parts = [text_chunk(key, text) if is_text(t) and keyword(d) == key else (t, d)
-             for t, d in chunks(png)]
+    parts = [
+        text_chunk(key, text) if is_text(t) and keyword(d) == key else (t, d)
+        for t, d in chunks(png)
+    ]
     return build(parts)
 
 

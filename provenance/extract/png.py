@@ -79,8 +79,27 @@ class PngScan:
 
 # Chunks every ordinary encoder writes; anything else is listed in ``foreign_chunks``.
 _ORDINARY = {
-    "IHDR", "PLTE", "IDAT", "IEND", "tRNS", "gAMA", "cHRM", "sRGB", "iCCP", "sBIT", "bKGD",
-    "hIST", "pHYs", "sPLT", "tIME", "tEXt", "zTXt", "iTXt", "cICP", "mDCv", "cLLi",
+    "IHDR",
+    "PLTE",
+    "IDAT",
+    "IEND",
+    "tRNS",
+    "gAMA",
+    "cHRM",
+    "sRGB",
+    "iCCP",
+    "sBIT",
+    "bKGD",
+    "hIST",
+    "pHYs",
+    "sPLT",
+    "tIME",
+    "tEXt",
+    "zTXt",
+    "iTXt",
+    "cICP",
+    "mDCv",
+    "cLLi",
 }
 
 
@@ -115,7 +134,9 @@ def scan_png(
             raise ContainerError(f"chunk {ctype} at byte {offset} declares an impossible length")
         offset += 8
         if offset + length + 4 > limits.max_file_bytes:
-            raise ContainerError(f"PNG file is larger than the limit of {limits.max_file_bytes} bytes")
+            raise ContainerError(
+                f"PNG file is larger than the limit of {limits.max_file_bytes} bytes"
+            )
         chunk_total += 1
         if chunk_total > limits.max_chunks:
             raise ContainerError(f"PNG file has more than {limits.max_chunks} chunks")
@@ -134,7 +155,9 @@ def scan_png(
             while remaining:
                 piece = stream.read(min(remaining, _PIECE))
                 if not piece:
-                    raise ContainerError(f"PNG file is truncated inside an IDAT chunk at byte {offset}")
+                    raise ContainerError(
+                        f"PNG file is truncated inside an IDAT chunk at byte {offset}"
+                    )
                 crc = zlib.crc32(piece, crc)
                 digest.update(piece)
                 remaining -= len(piece)

@@ -73,14 +73,14 @@ def load_schema(version: str = CURRENT_VERSION) -> dict[str, Any]:
 @cache
 def _validator(version: str) -> Draft202012Validator:
     schema = load_schema(version)
-    registry: Registry = Registry().with_resource(
-        schema["$id"], Resource.from_contents(schema)
-    )
+    registry: Registry = Registry().with_resource(schema["$id"], Resource.from_contents(schema))
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, registry=registry)
 
 
-def iter_problems(record: Mapping[str, Any], version: str = CURRENT_VERSION) -> list[tuple[str, str]]:
+def iter_problems(
+    record: Mapping[str, Any], version: str = CURRENT_VERSION
+) -> list[tuple[str, str]]:
     """Every schema problem of ``record`` as ``(json_path, message)``, sorted by path."""
     errors = _validator(version).iter_errors(record)
     problems = [(err.json_path, _short_message(err.message)) for err in errors]
@@ -170,8 +170,12 @@ def _webui_sidecar_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
         "schema": SCHEMA_IDS["1"],
         "version": "1.0",
         "created_at": _to_utc_rfc3339(created) if isinstance(created, str) else None,
-        "task": {"type": "attest", "parent_record_id": None, "input_digest": None,
-                 "mask_digest": None},
+        "task": {
+            "type": "attest",
+            "parent_record_id": None,
+            "input_digest": None,
+            "mask_digest": None,
+        },
         "model": {
             "name": str(model.get("name") or "unknown"),
             "revision": _str_or_none(model.get("revision")),
@@ -189,15 +193,20 @@ def _webui_sidecar_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
         "system": {
             "torch_version": _str_or_none(system.get("torch_version")),
             "cuda_available": system.get("cuda_available")
-            if isinstance(system.get("cuda_available"), bool) else None,
+            if isinstance(system.get("cuda_available"), bool)
+            else None,
             "gpu": _str_or_none(system.get("gpu")),
         },
         "performance": {
             "generation_time": _num_or_none(perf.get("generation_time"), float),
             "memory_usage_mb": _num_or_none(perf.get("memory_usage_mb"), float),
         },
-        "extensions": {"org.aigc-provenance.upgraded-from": {"shape": "zimage-webui-sidecar",
-                                                             "version": doc.get("version")}},
+        "extensions": {
+            "org.aigc-provenance.upgraded-from": {
+                "shape": "zimage-webui-sidecar",
+                "version": doc.get("version"),
+            }
+        },
     }
 
 

@@ -116,9 +116,14 @@ def _parse_signature(item: Any, index: int) -> EnvelopeSignature:
 
 def _b64(text: str, field: str) -> bytes:
     try:
-        return base64.b64decode(text, validate=True)
+        raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise EnvelopeError(f"envelope {field} is not valid base64") from None
+    # One encoding per value: otherwise the unused low bits of the last digit could be changed
+    # and a changed file would still verify as unchanged.
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise EnvelopeError(f"envelope {field} is not canonical base64 (unused bits are set)")
+    return raw
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

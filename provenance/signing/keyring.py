@@ -180,7 +180,8 @@ class KeyRing:
         """Create the first local signing key. Refuses if an active one exists."""
         if self.active_local() is not None:
             raise KeyRingError(
-                f"{self.directory} already has an active signing key; use `keys rotate` to replace it"
+                f"{self.directory} already has an active signing key; "
+                "use `keys rotate` to replace it"
             )
         return self._add_local(passphrase, label)
 
@@ -213,8 +214,9 @@ class KeyRing:
         entry = self.find(key_id_prefix)
         if entry.status is KeyStatus.REVOKED:
             raise KeyRingError(f"key {entry.key_id} was already revoked at {entry.revoked_at}")
-        revoked = replace(entry, status=KeyStatus.REVOKED, revoked_at=utc_now(),
-                          revocation_reason=reason)
+        revoked = replace(
+            entry, status=KeyStatus.REVOKED, revoked_at=utc_now(), revocation_reason=reason
+        )
         self._entries[entry.key_id] = revoked
         self._save()
         return revoked

@@ -139,11 +139,15 @@ class SigningKey:
             raise SigningKeyError(f"cannot read private key {path}: {exc.strerror}") from None
         encrypted = b"ENCRYPTED PRIVATE KEY" in data
         if encrypted and not passphrase:
-            err = SigningKeyError(f"private key {path.name} is encrypted and no passphrase was given")
+            err = SigningKeyError(
+                f"private key {path.name} is encrypted and no passphrase was given"
+            )
             err.hint = "Set AIGC_PROV_KEY_PASSPHRASE or run the command in a terminal to be asked."
             raise err
         try:
-            key = serialization.load_pem_private_key(data, password=passphrase if encrypted else None)
+            key = serialization.load_pem_private_key(
+                data, password=passphrase if encrypted else None
+            )
         except (ValueError, TypeError):
             reason = "wrong passphrase" if encrypted else "not a PEM private key"
             raise SigningKeyError(f"cannot load private key {path.name}: {reason}") from None

@@ -42,7 +42,9 @@ def check_envelope(envelope: Envelope, policy: TrustPolicy) -> SignatureCheck:
     if not envelope.signatures:
         raise EnvelopeError("the envelope carries no signature")
     if len(envelope.signatures) > 1:
-        raise EnvelopeError(f"the envelope carries {len(envelope.signatures)} signatures; expected 1")
+        raise EnvelopeError(
+            f"the envelope carries {len(envelope.signatures)} signatures; expected 1"
+        )
     signature = envelope.signatures[0]
     # (2) the signature over the pre-authentication encoding
     valid = signature.public_key.verify(signature.sig, pae(envelope.payload_type, envelope.payload))

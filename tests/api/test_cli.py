@@ -53,18 +53,34 @@ def test_keys_lifecycle(home: Path, capsys: pytest.CaptureFixture[str], tmp_path
     code, out, _ = run(capsys, "keys", "export")
     assert code == 0 and out.startswith("-----BEGIN PUBLIC KEY-----")
     (tmp_path / "pub.pem").write_text(out)
-    code, _, err = run(capsys, "--home", str(tmp_path / "other"), "keys", "trust",
-                       str(tmp_path / "pub.pem"))
+    code, _, err = run(
+        capsys, "--home", str(tmp_path / "other"), "keys", "trust", str(tmp_path / "pub.pem")
+    )
     assert code == 0
     code, _, err = run(capsys, "keys", "revoke", "ffffffffff")
     assert code == 2 and "no key ffffffffff" in err
 
 
-def test_sign_verify_and_exit_codes(home: Path, photo: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_sign_verify_and_exit_codes(
+    home: Path, photo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run(capsys, "keys", "init")
-    code, out, _ = run(capsys, "sign", str(photo), "--prompt", "一只橘猫", "--seed", "7",
-                       "--steps", "8", "--cfg", "0", "--model", "Z-Image-Turbo", "--json")
+    code, out, _ = run(
+        capsys,
+        "sign",
+        str(photo),
+        "--prompt",
+        "一只橘猫",
+        "--seed",
+        "7",
+        "--steps",
+        "8",
+        "--cfg",
+        "0",
+        "--model",
+        "Z-Image-Turbo",
+        "--json",
+    )
     assert code == 0
     signed = json.loads(out)
     out_png = Path(signed["file"])
@@ -100,8 +116,9 @@ def test_sign_verify_and_exit_codes(home: Path, photo: Path,
     assert code == 2 and "--prompt TEXT" in err
 
 
-def test_verify_with_an_explicit_public_key(home: Path, photo: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_with_an_explicit_public_key(
+    home: Path, photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run(capsys, "keys", "init")
     run(capsys, "sign", str(photo), "--prompt", "cat")
     run(capsys, "keys", "export", "--out", str(tmp_path / "pub.pem"))
@@ -112,13 +129,22 @@ def test_verify_with_an_explicit_public_key(home: Path, photo: Path, tmp_path: P
     assert code == 0 and out.startswith("OK   verified")
 
 
-def test_sign_from_a_webui_sidecar(home: Path, photo: Path, tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_sign_from_a_webui_sidecar(
+    home: Path, photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run(capsys, "keys", "init")
     sidecar = tmp_path / "webui.json"
     sidecar.write_text(json.dumps(WEBUI_SIDECAR, ensure_ascii=False), "utf-8")
-    code, out, _ = run(capsys, "sign", str(photo), "--record", str(sidecar), "--out",
-                       str(tmp_path / "attested.png"), "--json")
+    code, out, _ = run(
+        capsys,
+        "sign",
+        str(photo),
+        "--record",
+        str(sidecar),
+        "--out",
+        str(tmp_path / "attested.png"),
+        "--json",
+    )
     assert code == 0
     code, out, _ = run(capsys, "inspect", "--json", str(tmp_path / "attested.png"))
     doc = json.loads(out)
@@ -128,9 +154,9 @@ def test_sign_from_a_webui_sidecar(home: Path, photo: Path, tmp_path: Path,
     assert doc["xmp"]["digital_source_type"].endswith("trainedAlgorithmicMedia")
 
 
-def test_encrypted_key_uses_the_passphrase_variable(home: Path, photo: Path,
-                                                   monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_encrypted_key_uses_the_passphrase_variable(
+    home: Path, photo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("AIGC_PROV_KEY_PASSPHRASE", "s3cret")
     assert run(capsys, "keys", "init", "--encrypt")[0] == 0
     key_file = next((home / "keys" / "private").glob("*.pem"))
@@ -143,7 +169,9 @@ def test_encrypted_key_uses_the_passphrase_variable(home: Path, photo: Path,
     assert "s3cret" not in err
 
 
-def test_inspect_foreign_file_shows_its_text(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_inspect_foreign_file_shows_its_text(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tests.conftest import CORPUS
 
     sample = CORPUS / "sd-parsers" / "parsers" / "AUTOMATIC1111" / "automatic1111_cropped.png"
@@ -156,10 +184,20 @@ def test_demo_and_console_script(tmp_path: Path) -> None:
     exe = shutil.which("aigc-prov", path=str(Path(sys.executable).parent))
     assert exe, "the aigc-prov console script is not installed (pip install -e .)"
     env = {**os.environ, "AIGC_PROV_HOME": str(tmp_path / "home")}
-    done = subprocess.run([exe, "demo", "--out", str(tmp_path / "out")], env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [exe, "demo", "--out", str(tmp_path / "out")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "OK   verified" in done.stdout
-    again = subprocess.run([exe, "verify", "--json", str(tmp_path / "out" / "demo.png")], env=env,
-                           capture_output=True, text=True, check=False)
+    again = subprocess.run(
+        [exe, "verify", "--json", str(tmp_path / "out" / "demo.png")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert again.returncode == 0 and json.loads(again.stdout)["status"] == "verified"

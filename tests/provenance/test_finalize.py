@@ -78,9 +78,12 @@ def test_killed_writer_never_leaves_a_half_written_image(tmp_path: Path) -> None
     out.mkdir()
     root = Path(__file__).resolve().parents[2]
     for delay in (0.35, 0.6, 0.9):
-        with subprocess.Popen([sys.executable, "-c", _WRITER, str(out), str(pem)], cwd=root,
-                              stdout=subprocess.PIPE,
-                              env={**os.environ, "PYTHONPATH": str(root)}) as proc:
+        with subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(out), str(pem)],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        ) as proc:
             assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
             time.sleep(delay)  # let it write a few images, then kill it wherever it is
             proc.send_signal(signal.SIGKILL)

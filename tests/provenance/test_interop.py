@@ -18,8 +18,15 @@ PROMPT = "一只橘猫坐在窗台上，高清照片, orange cat"
 
 @pytest.fixture
 def signed_file(tmp_path: Path, key: SigningKey) -> Path:
-    draft = attestation(PROMPT, negative_prompt="模糊, lowres", seed=3141592653, steps=28,
-                        cfg_scale=4.5, model="Z-Image", sampler="Euler")
+    draft = attestation(
+        PROMPT,
+        negative_prompt="模糊, lowres",
+        seed=3141592653,
+        steps=28,
+        cfg_scale=4.5,
+        model="Z-Image",
+        sampler="Euler",
+    )
     return finalize(sample_image(), draft, key, tmp_path / "cat.png").path
 
 
@@ -38,16 +45,20 @@ def test_exiftool_shows_prompt_seed_steps_and_source_type(signed_file: Path) -> 
     assert str(tags["PNG:CFGScale"]) == "4.5"
     assert tags["PNG:NegativePrompt"] == "模糊, lowres"
     assert tags["XMP-iptcExt:DigitalSourceType"] == (
-        "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia")
+        "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    )
     label = json.loads(tags["XMP-TC260:Aigc"])
     assert label["Label"] == "1" and label["ProduceID"]
     assert tags["XMP-dc:Description"] == PROMPT
 
 
 def test_exiftool_grep_finds_the_keys(signed_file: Path) -> None:
-    out = subprocess.run(["exiftool", str(signed_file)], capture_output=True, text=True,
-                         check=True).stdout
-    lines = [line for line in out.splitlines() if any(k in line for k in ("Prompt", "Seed", "Steps"))]
+    out = subprocess.run(
+        ["exiftool", str(signed_file)], capture_output=True, text=True, check=True
+    ).stdout
+    lines = [
+        line for line in out.splitlines() if any(k in line for k in ("Prompt", "Seed", "Steps"))
+    ]
     assert any(line.startswith("Prompt ") and PROMPT in line for line in lines)
     assert any(line.startswith("Seed ") for line in lines)
     assert any(line.startswith("Steps ") for line in lines)

@@ -39,7 +39,9 @@ def failure(report, status: Status) -> str:  # type: ignore[no-untyped-def]
     return messages[0]
 
 
-@pytest.mark.parametrize("prompt", ["an orange cat, photo", "一只橘猫坐在窗台上，高清照片, 油画风格"])
+@pytest.mark.parametrize(
+    "prompt", ["an orange cat, photo", "一只橘猫坐在窗台上，高清照片, 油画风格"]
+)
 def test_round_trip_verifies(make_signed: MakeSigned, policy: KeyRingPolicy, prompt: str) -> None:
     signed = make_signed(prompt)
     report = verify(signed.png, policy=policy)
@@ -76,8 +78,10 @@ def test_prompt_edited(make_signed: MakeSigned, policy: KeyRingPolicy) -> None:
     tampered = pngtools.replace_text(make_signed().png, "Prompt", "a dog")
     report = verify(tampered, policy=policy)
     assert report.status is Status.METADATA_MISMATCH
-    assert re.search(r"Prompt says 'a dog' but the signed record says 'an orange cat",
-                     failure(report, Status.METADATA_MISMATCH))
+    assert re.search(
+        r"Prompt says 'a dog' but the signed record says 'an orange cat",
+        failure(report, Status.METADATA_MISMATCH),
+    )
 
 
 def test_parameters_edited(make_signed: MakeSigned, policy: KeyRingPolicy) -> None:
@@ -116,7 +120,9 @@ def test_record_byte_changed(make_signed: MakeSigned, policy: KeyRingPolicy) -> 
     assert report.record is None  # never parsed after a failed signature
 
 
-def test_record_reserialised_with_same_content(make_signed: MakeSigned, policy: KeyRingPolicy) -> None:
+def test_record_reserialised_with_same_content(
+    make_signed: MakeSigned, policy: KeyRingPolicy
+) -> None:
     """Canonicalisation trap: same JSON data, other bytes -> the signature no longer matches."""
     png = make_signed().png
     env = _envelope(png)
@@ -133,8 +139,9 @@ def test_signature_byte_changed(make_signed: MakeSigned, policy: KeyRingPolicy) 
     env["signatures"][0]["sig"] = base64.b64encode(bytes(sig)).decode()
     report = verify(_with_envelope(png, env), policy=policy)
     assert report.status is Status.SIGNATURE_INVALID
-    assert re.search(r"signature by key [0-9a-f]{32} does not match",
-                     failure(report, Status.SIGNATURE_INVALID))
+    assert re.search(
+        r"signature by key [0-9a-f]{32} does not match", failure(report, Status.SIGNATURE_INVALID)
+    )
 
 
 def test_envelope_moved_onto_another_image(make_signed: MakeSigned, policy: KeyRingPolicy) -> None:
@@ -215,8 +222,9 @@ def test_retired_key_still_verifies(make_signed: MakeSigned, ring: KeyRing) -> N
     assert report.signer is not None and report.signer.status == "retired"
 
 
-def test_signed_but_schema_invalid_record(key: SigningKey, make_signed: MakeSigned,
-                                          policy: KeyRingPolicy) -> None:
+def test_signed_but_schema_invalid_record(
+    key: SigningKey, make_signed: MakeSigned, policy: KeyRingPolicy
+) -> None:
     png = make_signed().png
     record = json.loads(base64.b64decode(_envelope(png)["payload"]))
     record["generation"]["num_inference_steps"] = 0
@@ -229,8 +237,9 @@ def test_signed_but_schema_invalid_record(key: SigningKey, make_signed: MakeSign
     assert "$.generation.num_inference_steps" in message and "'labels' is a required" in message
 
 
-def test_unknown_schema_version(key: SigningKey, make_signed: MakeSigned,
-                                policy: KeyRingPolicy) -> None:
+def test_unknown_schema_version(
+    key: SigningKey, make_signed: MakeSigned, policy: KeyRingPolicy
+) -> None:
     png = make_signed().png
     payload = base64.b64decode(_envelope(png)["payload"])
     env = sign_payload(payload, payload_type("9"), key)
@@ -244,7 +253,8 @@ def test_foreign_metadata_only() -> None:
     report = verify(a1111, policy=TrustedKeys([SigningKey.generate().public]))
     assert report.status is Status.FOREIGN_METADATA
     assert "another tool's metadata (not checked): parameters" in failure(
-        report, Status.FOREIGN_METADATA)
+        report, Status.FOREIGN_METADATA
+    )
 
 
 def test_c2pa_only_file_is_foreign_metadata() -> None:

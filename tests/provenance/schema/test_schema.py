@@ -42,12 +42,25 @@ def test_schema_is_loaded_from_the_package_with_a_urn_id() -> None:
 def test_signed_record_is_valid_and_keeps_the_webui_paths(make_signed: MakeSigned) -> None:
     record = make_signed().record
     schema.validate(record)
-    for path in ("version", "model.name", "model.revision", "generation.prompt",
-                 "generation.negative_prompt", "generation.width", "generation.height",
-                 "generation.num_inference_steps", "generation.cfg_scale", "generation.seed",
-                 "generation.num_images", "system.torch_version", "system.cuda_available",
-                 "system.gpu", "performance.generation_time", "performance.memory_usage_mb",
-                 "created_at"):
+    for path in (
+        "version",
+        "model.name",
+        "model.revision",
+        "generation.prompt",
+        "generation.negative_prompt",
+        "generation.width",
+        "generation.height",
+        "generation.num_inference_steps",
+        "generation.cfg_scale",
+        "generation.seed",
+        "generation.num_images",
+        "system.torch_version",
+        "system.cuda_available",
+        "system.gpu",
+        "performance.generation_time",
+        "performance.memory_usage_mb",
+        "created_at",
+    ):
         node = record
         for part in path.split("."):
             assert part in node, path
@@ -79,7 +92,8 @@ def test_webui_sidecar_upgrades_by_registered_step() -> None:
     assert upgraded["system"]["gpu"] == "NVIDIA RTX 4090"
     assert upgraded["created_at"] == "2026-03-14T10:22:31.512345Z"
     assert upgraded["extensions"]["org.aigc-provenance.upgraded-from"]["shape"] == (
-        "zimage-webui-sidecar")
+        "zimage-webui-sidecar"
+    )
 
 
 def test_webui_sidecar_becomes_a_valid_signed_record(tmp_path: Path, key, policy) -> None:  # type: ignore[no-untyped-def]

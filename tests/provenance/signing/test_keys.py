@@ -42,7 +42,7 @@ def test_readable_private_key_is_refused(tmp_path: Path) -> None:
     ring = KeyRing.open(tmp_path / "keys")
     entry = ring.init()
     (tmp_path / "keys" / "private" / f"{entry.key_id}.pem").chmod(0o644)
-    with pytest.raises(SigningKeyError, match="readable by other users .* run chmod 600"):
+    with pytest.raises(SigningKeyError, match=r"readable by other users .* run chmod 600"):
         ring.signing_key()
 
 
@@ -101,14 +101,23 @@ def test_envelope_round_trip_and_tamper() -> None:
     assert not check_envelope(changed_type, TrustedKeys([key.public])).valid
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ('{"payloadType":"t","payload":"e30="}', "exactly the keys"),
-    ('{"payloadType":"t","payload":"e30=","signatures":[],"payloadType":"u"}', "duplicate key"),
-    ('{"payloadType":"t","payload":"!!","signatures":[]}', "payload is not valid base64"),
-    ('[1,2]', "not a JSON object"),
-    ('{"payloadType":"t","payload":"e30=","signatures":[{"keyid":"00","publicKey":"'
-     + "A" * 43 + '=","sig":"' + "A" * 86 + '=="}]}', "names key '00' but carries key"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"payloadType":"t","payload":"e30="}', "exactly the keys"),
+        ('{"payloadType":"t","payload":"e30=","signatures":[],"payloadType":"u"}', "duplicate key"),
+        ('{"payloadType":"t","payload":"!!","signatures":[]}', "payload is not valid base64"),
+        ("[1,2]", "not a JSON object"),
+        (
+            '{"payloadType":"t","payload":"e30=","signatures":[{"keyid":"00","publicKey":"'
+            + "A" * 43
+            + '=","sig":"'
+            + "A" * 86
+            + '=="}]}',
+            "names key '00' but carries key",
+        ),
+    ],
+)
 def test_malformed_envelopes_say_what_is_wrong(text: str, reason: str) -> None:
     with pytest.raises(EnvelopeError, match=reason):
         Envelope.from_json(text)
