@@ -13,7 +13,7 @@ fi
 # PostgreSQL serves the catalog tests (they create and drop their own databases).
 if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
   as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start \
-    2>/dev/null || true
+    >/dev/null 2>&1 || true
 fi
 
 bash scripts/setup.sh
