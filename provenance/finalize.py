@@ -122,7 +122,8 @@ def sign_image(
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=compress_level)
     base = buffer.getvalue()
-    # (2) bind: the data digest of the encoded image, the decoded pixels, a perceptual hash
+    # (2) bind: the data digest of the encoded image, the decoded pixels, the chunks that change
+    #     how they are displayed, and a perceptual hash
     scan = scan_png(base, excluded_keywords=OUR_KEYWORDS)
     content = ContentBinding(
         format="png",
@@ -131,6 +132,7 @@ def sign_image(
         mode=image.mode,
         pixel_digest=pixel_digest(image),
         data_digest=scan.data_digest,
+        render_digest=scan.render_digest,
         phash=perceptual_hash(image),
     )
     # (3) the record, validated, serialised once (RFC 8785) and signed as those exact bytes

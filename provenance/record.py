@@ -75,6 +75,7 @@ class ContentBinding:
     mode: str
     pixel_digest: str
     data_digest: str
+    render_digest: str
     phash: str
 
     def to_record(self) -> dict[str, Any]:
@@ -85,6 +86,7 @@ class ContentBinding:
             "mode": self.mode,
             "pixel_digest": {"alg": "sha256", "value": self.pixel_digest},
             "data_digest": {"alg": "sha256", "value": self.data_digest},
+            "render_digest": {"alg": "sha256", "value": self.render_digest},
             "phash": self.phash,
         }
 

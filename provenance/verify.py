@@ -16,7 +16,8 @@ Steps (numbered in the code as here):
 5. Parse the bytes strictly and validate them against the schema their payload type names;
    upgrade older versions for display.
 6. Judge the signer with the trust policy (revocation wins over any time the record claims).
-7. Content binding: the data digest (fast, no decoding), else the decoded pixel digest.
+7. Content binding: the data digest (fast, no decoding); else, for a trusted signer only, the
+   decoded pixel digest and the render digest (chunks that change how pixels are displayed).
 8. Readable fields and XMP must agree with the signed record.
 """
 
@@ -35,8 +36,9 @@ from PIL import Image
 from provenance import schema
 from provenance._version import SOFTWARE_NAME
 from provenance.binding import pixel_digest
+from provenance.embed import png_chunk
 from provenance.errors import ContainerError, EnvelopeError, SchemaError, VerificationError
-from provenance.extract.png import Limits, PngScan, scan_png
+from provenance.extract.png import PNG_SIGNATURE, Limits, PngScan, scan_png
 from provenance.finalize import OUR_KEYWORDS
 from provenance.record import ENVELOPE_KEYWORD, READABLE_KEYWORDS, readable_fields
 from provenance.report import SignerInfo, Status, VerificationReport
@@ -332,6 +334,14 @@ def _check_content(
         report.add("bytes_match", "the image data is byte-for-byte what was signed", "success")
         if not force_pixels:
             return
+    elif report.signer is None or not report.signer.trusted:
+        # (7a) decoding costs time and memory: a signer nobody trusts cannot make us pay for it
+        report.add(
+            "content_not_checked",
+            "the image data differs from what was signed; its pixels were not decoded because "
+            "the signer is not trusted",
+        )
+        return
     if (scan.width, scan.height) != (content["width"], content["height"]):
         report.fail(
             Status.CONTENT_ALTERED,
@@ -347,7 +357,7 @@ def _check_content(
         )
         return
     try:
-        with opener() as stream, Image.open(stream, formats=["PNG"]) as image:
+        with _image_only_png(scan, opener) as stream, Image.open(stream, formats=["PNG"]) as image:
             image.load()
             digest = pixel_digest(image)
     except Exception as exc:  # any decoder failure means the signed pixels are not there
@@ -361,6 +371,15 @@ def _check_content(
             Status.CONTENT_ALTERED, "the decoded pixels differ from the pixels that were signed"
         )
         return
+    if scan.render_digest != content["render_digest"]["value"]:
+        present = sorted({ctype for ctype, _ in scan.render_chunks})
+        now = f"present now: {', '.join(present)}" if present else "the file now has none"
+        report.fail(
+            Status.CONTENT_ALTERED,
+            "the pixels are identical, but the chunks that change how they are displayed "
+            f"(colour, transparency, orientation) differ from the signed ones; {now}",
+        )
+        return
     report.add(
         "pixels_identical", "the decoded pixels are identical to the signed pixels", "success"
     )
@@ -370,6 +389,32 @@ def _check_content(
             "the file was re-encoded or had chunks added since "
             f"signing{_container_changes(scan)}; the pixels are unchanged",
         )
+
+
+def _image_only_png(scan: PngScan, opener: Callable[[], BinaryIO]) -> io.BytesIO:
+    """The file reduced to what decoding needs (IHDR, PLTE, tRNS, IDAT, IEND).
+
+    Pillow then never sees text chunks (it has its own, stricter text limits) and holds no copy
+    of them; every chunk was already checked by the scan.
+    """
+    out = io.BytesIO()
+    out.write(PNG_SIGNATURE + png_chunk(b"IHDR", scan.ihdr))
+    for ctype, data in scan.render_chunks:
+        if ctype in ("PLTE", "tRNS"):
+            out.write(png_chunk(ctype.encode("ascii"), data))
+    with opener() as stream:
+        for offset, length in scan.idat_spans:
+            stream.seek(offset)
+            remaining = length
+            while remaining:
+                piece = stream.read(min(remaining, 1 << 20))
+                if not piece:
+                    raise ContainerError("the file changed while it was being verified")
+                out.write(piece)
+                remaining -= len(piece)
+    out.write(png_chunk(b"IEND", b""))
+    out.seek(0)
+    return out
 
 
 def _container_changes(scan: PngScan) -> str:

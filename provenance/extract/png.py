@@ -4,9 +4,12 @@ One pass over the file, never decoding pixels: checks the signature, every chunk
 CRC, reads text chunks (tEXt, zTXt, iTXt) before and after IDAT with bounded decompression,
 notes private and foreign chunks (``caBX``, ``eXIf``, ``comf`` ...), and computes the record's
 *data digest* on the way: SHA-256 over every chunk's type, length and data in file order, except
-the metadata chunks our own writer adds (text chunks whose keyword is in ``EXCLUDED_KEYWORDS``),
-plus any bytes after IEND. Image data is streamed in pieces, so memory stays small whatever the
-file size. Everything outside :class:`Limits` raises :class:`ContainerError` with one sentence.
+the metadata chunks our own writer adds (text chunks whose keyword is in ``excluded_keywords``),
+plus any bytes after IEND. It also computes the *render digest* over the chunks that change how
+the pixels are displayed without changing the decoded bytes (palette, transparency, colour
+space, orientation), and records where the image data lies so the pixels can be decoded from the
+image chunks alone. Image data is streamed in pieces, so memory stays small whatever the file
+size. Everything outside :class:`Limits` raises :class:`ContainerError` with one sentence.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import BinaryIO
 
 from provenance.errors import ContainerError
 
-__all__ = ["PNG_SIGNATURE", "Limits", "PngScan", "TextChunk", "scan_png"]
+__all__ = ["PNG_SIGNATURE", "RENDER_CHUNKS", "Limits", "PngScan", "TextChunk", "scan_png"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PIECE = 1 << 20
@@ -29,14 +32,17 @@ _PIECE = 1 << 20
 
 @dataclass(frozen=True)
 class Limits:
-    """Safety limits for reading untrusted files. Defaults suit images up to ~64 Mpx."""
+    """Safety limits for reading untrusted files (decoded pixels: up to 40 Mpx by default).
+
+    Text sizes count decoded bytes (UTF-8 for iTXt), whatever the characters.
+    """
 
     max_file_bytes: int = 1 << 30
     max_chunks: int = 50_000
     max_metadata_chunks: int = 1_000
     max_chunk_bytes: int = 16 << 20
     max_text_bytes: int = 8 << 20
-    max_total_text_bytes: int = 32 << 20
+    max_total_text_bytes: int = 16 << 20
     max_pixels: int = 40_000_000
 
 
@@ -68,6 +74,10 @@ class PngScan:
     trailing_bytes: int = 0
     file_bytes: int = 0
     data_digest: str = ""
+    render_digest: str = ""
+    ihdr: bytes = b""
+    render_chunks: list[tuple[str, bytes]] = field(default_factory=list)
+    idat_spans: list[tuple[int, int]] = field(default_factory=list)
 
     def text_values(self, keyword: str) -> list[str]:
         return [t.text for t in self.texts if t.keyword == keyword]
@@ -76,6 +86,12 @@ class PngScan:
     def xmp_packets(self) -> list[str]:
         return self.text_values("XML:com.adobe.xmp")
 
+
+#: Ancillary chunks that change how decoded pixels look: palette, transparency, colour space,
+#: HDR metadata, EXIF (orientation). They are bound to the record by the render digest.
+RENDER_CHUNKS = frozenset(
+    {"PLTE", "tRNS", "gAMA", "cHRM", "sRGB", "iCCP", "cICP", "mDCv", "cLLi", "sBIT", "eXIf"}
+)
 
 # Chunks every ordinary encoder writes; anything else is listed in ``foreign_chunks``.
 _ORDINARY = {
@@ -115,6 +131,7 @@ def scan_png(
     excluded = frozenset(excluded_keywords)
     scan = PngScan()
     digest = hashlib.sha256()
+    render = hashlib.sha256()
 
     if _read_exact(stream, 8, "PNG signature") != PNG_SIGNATURE:
         raise ContainerError("not a PNG file (bad signature)")
@@ -149,6 +166,7 @@ def scan_png(
             if idat_ended:
                 raise ContainerError("PNG image data (IDAT) is split by other chunks")
             seen_idat = True
+            scan.idat_spans.append((offset - 8, length + 12))
             crc = zlib.crc32(ctype_raw)
             digest.update(header[4:8] + header[:4])
             remaining = length
@@ -185,16 +203,20 @@ def scan_png(
         if ctype == "IHDR":
             _read_ihdr(scan, data)
         elif ctype in ("tEXt", "zTXt", "iTXt"):
-            text = _decode_text(ctype, data, seen_idat, limits)
-            text_total += len(text.text)
+            text, size = _decode_text(ctype, data, seen_idat, limits)
+            text_total += size
             if text_total > limits.max_total_text_bytes:
                 raise ContainerError(
-                    f"PNG text chunks hold more than {limits.max_total_text_bytes} characters"
+                    f"PNG text chunks hold more than {limits.max_total_text_bytes} bytes of text"
                 )
             scan.texts.append(text)
             include = text.keyword not in excluded
         elif ctype not in _ORDINARY:
             scan.foreign_chunks.append(ctype)
+        if ctype in RENDER_CHUNKS:
+            scan.render_chunks.append((ctype, data))
+            render.update(ctype_raw + header[:4])
+            render.update(data)
         if include:
             digest.update(ctype_raw + header[:4])
             digest.update(data)
@@ -215,6 +237,7 @@ def scan_png(
         digest.update(piece)
     scan.file_bytes = offset
     scan.data_digest = digest.hexdigest()
+    scan.render_digest = render.hexdigest()
     return scan
 
 
@@ -248,6 +271,7 @@ def _read_ihdr(scan: PngScan, data: bytes) -> None:
     if width == 0 or height == 0 or width > 0x7FFFFFFF or height > 0x7FFFFFFF:
         raise ContainerError(f"IHDR declares an invalid size {width}x{height}")
     scan.width, scan.height, scan.bit_depth, scan.color_type = width, height, depth, color
+    scan.ihdr = data
     scan.interlaced = interlace == 1
 
 
@@ -268,7 +292,10 @@ def _inflate(data: bytes, limit: int, what: str) -> bytes:
     return out
 
 
-def _decode_text(ctype: str, data: bytes, after_idat: bool, limits: Limits) -> TextChunk:
+def _decode_text(
+    ctype: str, data: bytes, after_idat: bool, limits: Limits
+) -> tuple[TextChunk, int]:
+    """The decoded chunk and the size of its text in bytes (what the text limits count)."""
     key_raw, sep, rest = data.partition(b"\0")
     if not sep:
         raise ContainerError(f"{ctype} chunk has no keyword separator")
@@ -285,12 +312,13 @@ def _decode_text(ctype: str, data: bytes, after_idat: bool, limits: Limits) -> T
                 text = rest.decode("latin-1")
         else:
             text = rest.decode("latin-1")
-        return TextChunk(ctype, keyword, text, after_idat, raw_utf8_in_text=raw_utf8)
+        return TextChunk(ctype, keyword, text, after_idat, raw_utf8_in_text=raw_utf8), len(rest)
     if ctype == "zTXt":
         if not rest or rest[0] != 0:
             raise ContainerError(f"{what} uses an unknown compression method")
-        text = _inflate(rest[1:], limits.max_text_bytes, what).decode("latin-1")
-        return TextChunk(ctype, keyword, text, after_idat, compressed=True)
+        inflated = _inflate(rest[1:], limits.max_text_bytes, what)
+        text = inflated.decode("latin-1")
+        return TextChunk(ctype, keyword, text, after_idat, compressed=True), len(inflated)
     # iTXt: flag, method, language\0, translated keyword\0, text
     if len(rest) < 2:
         raise ContainerError(f"{what} is truncated")
@@ -311,4 +339,5 @@ def _decode_text(ctype: str, data: bytes, after_idat: bool, limits: Limits) -> T
     except UnicodeDecodeError:
         text = body.decode("utf-8", errors="replace")
         bad = True
-    return TextChunk(ctype, keyword, text, after_idat, compressed=bool(flag), invalid_utf8=bad)
+    chunk = TextChunk(ctype, keyword, text, after_idat, compressed=bool(flag), invalid_utf8=bad)
+    return chunk, len(body)

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import re
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -280,3 +281,43 @@ def test_report_json_shape(make_signed: MakeSigned, policy: KeyRingPolicy, tmp_p
     assert set(doc["signer"]) >= {"key_id", "status"}
     assert all(set(f) == {"code", "kind", "message"} for f in doc["findings"])
     assert doc["record_id"]
+
+
+@pytest.mark.parametrize(
+    ("ctype", "data"),
+    [
+        (b"gAMA", (100000).to_bytes(4, "big")),  # gamma 1.0: every colour displays differently
+        (b"eXIf", b"MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x03\0\0\0\0\0\0"),  # rotate 180
+        (b"tRNS", b"\0\0\0\0\0\0"),  # black becomes transparent
+    ],
+)
+def test_chunk_changing_the_display_added(
+    make_signed: MakeSigned, policy: KeyRingPolicy, ctype: bytes, data: bytes
+) -> None:
+    """Same decoded bytes, different picture on screen: not a mere re-encode."""
+    parts = pngtools.chunks(make_signed().png)
+    parts.insert(1, (ctype, data))
+    report = verify(pngtools.build(parts), policy=policy)
+    assert report.status is Status.CONTENT_ALTERED
+    message = failure(report, Status.CONTENT_ALTERED)
+    assert "the pixels are identical, but the chunks that change how they are displayed" in message
+    assert f"present now: {ctype.decode()}" in message
+
+
+def test_large_compressed_text_added_is_only_a_container_change(
+    make_signed: MakeSigned, policy: KeyRingPolicy
+) -> None:
+    """A 2 MiB zTXt (over Pillow's own 1 MiB text limit) must not be mistaken for bad pixels."""
+    parts = pngtools.chunks(make_signed().png)
+    parts.insert(-1, (b"zTXt", b"Comment\0\0" + zlib.compress(b"x" * (2 << 20))))
+    report = verify(pngtools.build(parts), policy=policy)
+    assert report.status is Status.VERIFIED_REENCODED
+
+
+def test_untrusted_signer_cannot_make_verify_decode(make_signed: MakeSigned, ring: KeyRing) -> None:
+    stranger = SigningKey.generate()
+    tampered = pngtools.flip_pixel_byte(make_signed(signing_key=stranger).png, 1, 1)
+    report = verify(tampered, policy=KeyRingPolicy(ring))
+    assert report.status is Status.UNTRUSTED_SIGNER
+    assert "content_not_checked" in {f.code for f in report.findings}
+    assert "pixels_identical" not in {f.code for f in report.findings}
