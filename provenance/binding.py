@@ -3,8 +3,9 @@
 * ``pixel_digest``: SHA-256 over ``aigc-prov-pixels-v1``, the mode, the size and the raw decoded
   bytes. It survives a lossless re-encode or any metadata edit. Palette images are compared as
   RGBA so that a re-ordered palette does not count as a change.
-* the *data digest* (``provenance.extract.png.scan_png``): over the encoded image data, no
-  decoding needed; the fast path of verification.
+* the *data digest* (``provenance.extract.png.scan_png``): BLAKE3 over the file minus our own
+  metadata chunks, no decoding needed; the fast path of verification.
+* the *render digest* (same scan): the chunks that change how identical pixels are displayed.
 * ``perceptual_hash``: a 64-bit DCT hash (pHash) for finding near-duplicates in the catalog.
   Never used to verify anything.
 """

@@ -6,7 +6,6 @@ chunk, and the signed record is shown only when its signature checked out.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,16 +58,17 @@ class Inspection:
 def inspect(source: Source, *, policy: TrustPolicy, limits: Limits | None = None) -> Inspection:
     """Inspect a path or bytes. Raises ``OSError`` only for a path that cannot be opened."""
     limits = limits or Limits()
-    report = verify(source, policy=policy, limits=limits)
+    if isinstance(source, bytes | bytearray):
+        data, name = bytes(source), "<bytes>"
+    else:
+        with Path(source).open("rb") as handle:
+            data, name = handle.read(limits.max_file_bytes + 1), str(source)
+    report = verify(data, policy=policy, limits=limits, name=name)
     result = Inspection(source=report.source, report=report)
     if report.container != "png":
         return result
     try:
-        if isinstance(source, bytes | bytearray):
-            scan = scan_png(io.BytesIO(source), limits=limits)
-        else:
-            with Path(source).open("rb") as stream:
-                scan = scan_png(stream, limits=limits)
+        scan = scan_png(data, limits=limits)
     except ContainerError as exc:
         result.read_error = str(exc)
         return result

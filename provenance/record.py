@@ -85,7 +85,7 @@ class ContentBinding:
             "height": self.height,
             "mode": self.mode,
             "pixel_digest": {"alg": "sha256", "value": self.pixel_digest},
-            "data_digest": {"alg": "sha256", "value": self.data_digest},
+            "data_digest": {"alg": "blake3", "value": self.data_digest},
             "render_digest": {"alg": "sha256", "value": self.render_digest},
             "phash": self.phash,
         }

@@ -23,13 +23,15 @@ Steps (numbered in the code as here):
 
 from __future__ import annotations
 
+import bisect
 import io
+import itertools
 import json
 import logging
+import mmap
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from PIL import Image
 
@@ -38,7 +40,14 @@ from provenance._version import SOFTWARE_NAME
 from provenance.binding import pixel_digest
 from provenance.embed import png_chunk
 from provenance.errors import ContainerError, EnvelopeError, SchemaError, VerificationError
-from provenance.extract.png import PNG_SIGNATURE, Limits, PngScan, scan_png
+from provenance.extract.png import (
+    PNG_SIGNATURE,
+    Buffer,
+    Limits,
+    PngScan,
+    image_crc_problem,
+    scan_png,
+)
 from provenance.finalize import OUR_KEYWORDS
 from provenance.record import ENVELOPE_KEYWORD, READABLE_KEYWORDS, readable_fields
 from provenance.report import SignerInfo, Status, VerificationReport
@@ -53,6 +62,9 @@ __all__ = ["Source", "verify", "verify_strict"]
 log = logging.getLogger(__name__)
 
 Source = str | os.PathLike[str] | bytes
+
+#: Files up to this size are read into memory; larger ones are memory-mapped.
+_MAP_ABOVE = 256 << 20
 
 #: Text keys other generators write (A1111 family, ComfyUI, InvokeAI, NovelAI, Fooocus, ...).
 _FOREIGN_TEXT_KEYS = {
@@ -102,28 +114,38 @@ def verify(
     """
     limits = limits or Limits()
     if isinstance(source, bytes | bytearray):
-        data = bytes(source)
-
-        def opener() -> BinaryIO:
-            return io.BytesIO(data)
-
-        label = name or "<bytes>"
-    else:
-        path = Path(source)
-        path.open("rb").close()  # a missing or unreadable path is the caller's error
-
-        def opener() -> BinaryIO:
-            return path.open("rb")
-
-        label = name or str(path)
-
-    report = VerificationReport(source=label, checked_at=utc_now())
-    try:
-        _verify(report, opener, policy, limits, force_pixels)
-    except Exception as exc:  # last line of defence: hostile input never escapes as a traceback
-        log.debug("unexpected error verifying %s", label, exc_info=True)
-        report.fail(Status.MALFORMED, f"the file could not be read ({type(exc).__name__}: {exc})")
+        report = VerificationReport(source=name or "<bytes>", checked_at=utc_now())
+        _guarded(report, source, policy, limits, force_pixels)
+        return report
+    path = Path(source)
+    report = VerificationReport(source=name or str(path), checked_at=utc_now())
+    with path.open("rb") as handle:  # a missing or unreadable path is the caller's error
+        size = os.fstat(handle.fileno()).st_size
+        if size > limits.max_file_bytes:
+            report.fail(
+                Status.MALFORMED,
+                f"the file is larger than the limit of {limits.max_file_bytes} bytes",
+            )
+        elif size <= _MAP_ABOVE or not handle.seekable():
+            _guarded(report, handle.read(), policy, limits, force_pixels)
+        else:  # large files are mapped, not copied
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                _guarded(report, mapped, policy, limits, force_pixels)
     return report
+
+
+def _guarded(
+    report: VerificationReport,
+    data: Buffer,
+    policy: TrustPolicy,
+    limits: Limits,
+    force_pixels: bool,
+) -> None:
+    try:
+        _verify(report, data, policy, limits, force_pixels)
+    except Exception as exc:  # last line of defence: hostile input never escapes as a traceback
+        log.debug("unexpected error verifying %s", report.source, exc_info=True)
+        report.fail(Status.MALFORMED, f"the file could not be read ({type(exc).__name__}: {exc})")
 
 
 def verify_strict(
@@ -156,14 +178,13 @@ def _sniff(head: bytes) -> str | None:
 
 def _verify(
     report: VerificationReport,
-    opener: Callable[[], BinaryIO],
+    data: Buffer,
     policy: TrustPolicy,
     limits: Limits,
     force_pixels: bool,
 ) -> None:
     # (1) container, by magic bytes
-    with opener() as stream:
-        head = stream.read(16)
+    head = bytes(data[:16])
     if not head:
         report.fail(Status.MALFORMED, "the file is empty")
         return
@@ -184,11 +205,27 @@ def _verify(
 
     # (2) one bounded pass over the chunks
     try:
-        with opener() as stream:
-            scan = scan_png(stream, excluded_keywords=OUR_KEYWORDS, limits=limits)
+        scan = scan_png(data, excluded_keywords=OUR_KEYWORDS, limits=limits, check_image_crc=False)
     except ContainerError as exc:
         report.fail(Status.MALFORMED, str(exc))
         return
+    _check_record(report, scan, data, policy, limits, force_pixels)
+    # (9) image-data CRCs: a matching data digest covers them; otherwise they are checked here
+    if not any(f.code == "bytes_match" for f in report.findings):
+        problem = image_crc_problem(data, scan)
+        if problem:
+            report.fail(Status.MALFORMED, problem)
+
+
+def _check_record(
+    report: VerificationReport,
+    scan: PngScan,
+    data: Buffer,
+    policy: TrustPolicy,
+    limits: Limits,
+    force_pixels: bool,
+) -> None:
+    """Steps 3 to 8, on a scanned PNG."""
     bad_text = [t.keyword for t in scan.texts if t.invalid_utf8]
     if bad_text:
         report.fail(Status.MALFORMED, f"iTXt chunk {bad_text[0]!r} is not valid UTF-8")
@@ -241,7 +278,7 @@ def _verify(
     _judge_signer(report, check.trust, record, policy)
 
     # (7) content binding
-    _check_content(report, scan, record, opener, limits, force_pixels)
+    _check_content(report, scan, record, data, limits, force_pixels)
 
     # (8) readable text and XMP
     _check_readable(report, scan, record)
@@ -325,7 +362,7 @@ def _check_content(
     report: VerificationReport,
     scan: PngScan,
     record: dict[str, Any],
-    opener: Callable[[], BinaryIO],
+    data: Buffer,
     limits: Limits,
     force_pixels: bool,
 ) -> None:
@@ -357,7 +394,7 @@ def _check_content(
         )
         return
     try:
-        with _image_only_png(scan, opener) as stream, Image.open(stream, formats=["PNG"]) as image:
+        with _image_only_png(scan, data) as stream, Image.open(stream, formats=["PNG"]) as image:
             image.load()
             digest = pixel_digest(image)
     except Exception as exc:  # any decoder failure means the signed pixels are not there
@@ -391,30 +428,65 @@ def _check_content(
         )
 
 
-def _image_only_png(scan: PngScan, opener: Callable[[], BinaryIO]) -> io.BytesIO:
-    """The file reduced to what decoding needs (IHDR, PLTE, tRNS, IDAT, IEND).
+def _image_only_png(scan: PngScan, data: Buffer) -> io.BufferedReader:
+    """The file reduced to what decoding needs (IHDR, PLTE, tRNS, IDAT, IEND), without copying.
 
     Pillow then never sees text chunks (it has its own, stricter text limits) and holds no copy
     of them; every chunk was already checked by the scan.
     """
-    out = io.BytesIO()
-    out.write(PNG_SIGNATURE + png_chunk(b"IHDR", scan.ihdr))
-    for ctype, data in scan.render_chunks:
+    head = PNG_SIGNATURE + png_chunk(b"IHDR", scan.ihdr)
+    for ctype, body in scan.render_chunks:
         if ctype in ("PLTE", "tRNS"):
-            out.write(png_chunk(ctype.encode("ascii"), data))
-    with opener() as stream:
-        for offset, length in scan.idat_spans:
-            stream.seek(offset)
-            remaining = length
-            while remaining:
-                piece = stream.read(min(remaining, 1 << 20))
-                if not piece:
-                    raise ContainerError("the file changed while it was being verified")
-                out.write(piece)
-                remaining -= len(piece)
-    out.write(png_chunk(b"IEND", b""))
-    out.seek(0)
-    return out
+            head += png_chunk(ctype.encode("ascii"), body)
+    view = memoryview(data)
+    parts: list[bytes | memoryview] = [head]
+    parts += [view[offset : offset + span] for offset, span in scan.idat_spans]
+    parts.append(png_chunk(b"IEND", b""))
+    return io.BufferedReader(_Segments(parts), buffer_size=1 << 16)
+
+
+class _Segments(io.RawIOBase):
+    """A read-only, seekable stream over pieces of memory, read in place."""
+
+    def __init__(self, parts: list[bytes | memoryview]) -> None:
+        super().__init__()
+        self._parts = [memoryview(part) for part in parts]
+        self._starts = list(itertools.accumulate((len(p) for p in self._parts), initial=0))
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._starts[-1]}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        out = memoryview(buffer).cast("B")
+        written = 0
+        index = bisect.bisect_right(self._starts, self._pos) - 1
+        while written < len(out) and index < len(self._parts):
+            part = self._parts[index]
+            start = self._pos - self._starts[index]
+            count = min(len(part) - start, len(out) - written)
+            out[written : written + count] = part[start : start + count]
+            written += count
+            self._pos += count
+            index += 1
+        return written
+
+    def close(self) -> None:
+        for part in self._parts:
+            part.release()
+        self._parts = []
+        super().close()
 
 
 def _container_changes(scan: PngScan) -> str:

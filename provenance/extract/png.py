@@ -1,33 +1,44 @@
-"""A bounded, streaming PNG chunk scanner.
+"""A bounded PNG chunk scanner over a buffer (bytes or a memory map), never decoding pixels.
 
-One pass over the file, never decoding pixels: checks the signature, every chunk's length and
-CRC, reads text chunks (tEXt, zTXt, iTXt) before and after IDAT with bounded decompression,
-notes private and foreign chunks (``caBX``, ``eXIf``, ``comf`` ...), and computes the record's
-*data digest* on the way: SHA-256 over every chunk's type, length and data in file order, except
-the metadata chunks our own writer adds (text chunks whose keyword is in ``excluded_keywords``),
-plus any bytes after IEND. It also computes the *render digest* over the chunks that change how
-the pixels are displayed without changing the decoded bytes (palette, transparency, colour
-space, orientation), and records where the image data lies so the pixels can be decoded from the
-image chunks alone. Image data is streamed in pieces, so memory stays small whatever the file
-size. Everything outside :class:`Limits` raises :class:`ContainerError` with one sentence.
+One pass: checks the signature, every chunk's length and CRC, reads text chunks (tEXt, zTXt,
+iTXt) before and after IDAT with bounded decompression, notes private and foreign chunks
+(``caBX``, ``eXIf``, ``comf`` ...), and computes on the way:
+
+* the *data digest*: BLAKE3 over the file's bytes minus the metadata chunks our own writer adds
+  (text chunks whose keyword is in ``excluded_keywords``). Whole chunks are covered, CRCs and any
+  bytes after IEND included; nothing is copied to hash it.
+* the *render digest*: SHA-256 over the chunks that change how the pixels are displayed without
+  changing the decoded bytes (palette, transparency, colour space, orientation).
+* where the image data lies, so the pixels can be decoded from the image chunks alone.
+
+Everything outside :class:`Limits` raises :class:`ContainerError` with one sentence.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
+import mmap
 import struct
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+
+from blake3 import blake3
 
 from provenance.errors import ContainerError
 
-__all__ = ["PNG_SIGNATURE", "RENDER_CHUNKS", "Limits", "PngScan", "TextChunk", "scan_png"]
+__all__ = [
+    "PNG_SIGNATURE",
+    "RENDER_CHUNKS",
+    "Buffer",
+    "Limits",
+    "PngScan",
+    "TextChunk",
+    "image_crc_problem",
+    "scan_png",
+]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PIECE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -119,38 +130,52 @@ _ORDINARY = {
 }
 
 
+Buffer = bytes | bytearray | memoryview | mmap.mmap
+
+
 def scan_png(
-    source: BinaryIO | bytes,
+    data: Buffer,
     *,
     excluded_keywords: Iterable[str] = (),
     limits: Limits | None = None,
+    check_image_crc: bool = True,
 ) -> PngScan:
-    """Scan a PNG from a binary stream or bytes. Raises :class:`ContainerError` if it is bad."""
+    """Scan a whole PNG held in ``data``. Raises :class:`ContainerError` if it is bad.
+
+    The data digest covers whole chunks, CRCs included, so when it matches a signed digest the
+    image data's CRCs are proven too: with ``check_image_crc=False`` they are not recomputed
+    (call :func:`image_crc_problem` when the digest does not match).
+    """
     limits = limits or Limits()
-    stream: BinaryIO = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    view = memoryview(data)
+    size = len(view)
     excluded = frozenset(excluded_keywords)
-    scan = PngScan()
-    digest = hashlib.sha256()
+    scan = PngScan(file_bytes=size)
+    digest = blake3()
     render = hashlib.sha256()
 
-    if _read_exact(stream, 8, "PNG signature") != PNG_SIGNATURE:
-        raise ContainerError("not a PNG file (bad signature)")
+    if size < 8 or view[:8] != PNG_SIGNATURE:
+        raise ContainerError(
+            "not a PNG file (bad signature)" if size >= 8 else "not a PNG file (too short)"
+        )
+    if size > limits.max_file_bytes:
+        raise ContainerError(f"PNG file is larger than the limit of {limits.max_file_bytes} bytes")
     offset = 8
+    covered_from = 0  # start of the run of bytes the data digest covers
     chunk_total = metadata_total = text_total = 0
     seen_idat = idat_ended = False
 
     while True:
-        header = stream.read(8)
-        if not header:
+        if offset >= size:
             raise ContainerError("PNG file ends without an IEND chunk (truncated)")
-        if len(header) < 8:
+        if offset + 8 > size:
             raise ContainerError(f"PNG file is truncated inside a chunk header at byte {offset}")
-        length, ctype_raw = struct.unpack(">I4s", header)
+        length, ctype_raw = struct.unpack_from(">I4s", view, offset)
         ctype = _chunk_type(ctype_raw, offset)
         if length > 0x7FFFFFFF:
             raise ContainerError(f"chunk {ctype} at byte {offset} declares an impossible length")
-        offset += 8
-        if offset + length + 4 > limits.max_file_bytes:
+        end = offset + 12 + length
+        if end > limits.max_file_bytes:
             raise ContainerError(
                 f"PNG file is larger than the limit of {limits.max_file_bytes} bytes"
             )
@@ -158,29 +183,21 @@ def scan_png(
         if chunk_total > limits.max_chunks:
             raise ContainerError(f"PNG file has more than {limits.max_chunks} chunks")
         scan.chunk_counts[ctype] = scan.chunk_counts.get(ctype, 0) + 1
-
         if chunk_total == 1 and ctype != "IHDR":
             raise ContainerError("PNG file does not start with an IHDR chunk")
 
         if ctype == "IDAT":
+            if end > size:
+                raise ContainerError(f"PNG file is truncated inside an IDAT chunk at byte {offset}")
             if idat_ended:
                 raise ContainerError("PNG image data (IDAT) is split by other chunks")
             seen_idat = True
-            scan.idat_spans.append((offset - 8, length + 12))
-            crc = zlib.crc32(ctype_raw)
-            digest.update(header[4:8] + header[:4])
-            remaining = length
-            while remaining:
-                piece = stream.read(min(remaining, _PIECE))
-                if not piece:
-                    raise ContainerError(
-                        f"PNG file is truncated inside an IDAT chunk at byte {offset}"
-                    )
-                crc = zlib.crc32(piece, crc)
-                digest.update(piece)
-                remaining -= len(piece)
-            _check_crc(stream, crc, ctype, offset)
-            offset += length + 4
+            scan.idat_spans.append((offset, 12 + length))
+            if check_image_crc:
+                problem = _crc_problem(view, offset, length, ctype)
+                if problem:
+                    raise ContainerError(problem)
+            offset = end
             continue
 
         if seen_idat:
@@ -192,76 +209,72 @@ def scan_png(
             )
         if length > limits.max_chunk_bytes:
             raise ContainerError(
-                f"chunk {ctype} at byte {offset - 8} is {length} bytes, over the limit of "
+                f"chunk {ctype} at byte {offset} is {length} bytes, over the limit of "
                 f"{limits.max_chunk_bytes}"
             )
-        data = _read_exact(stream, length, f"chunk {ctype}")
-        _check_crc(stream, zlib.crc32(data, zlib.crc32(ctype_raw)), ctype, offset)
-        offset += length + 4
+        if end > size:
+            raise ContainerError(f"PNG file is truncated inside chunk {ctype}")
+        problem = _crc_problem(view, offset, length, ctype)
+        if problem:
+            raise ContainerError(problem)
+        body = view[offset + 8 : offset + 8 + length]
 
-        include = True
         if ctype == "IHDR":
-            _read_ihdr(scan, data)
+            _read_ihdr(scan, bytes(body))
         elif ctype in ("tEXt", "zTXt", "iTXt"):
-            text, size = _decode_text(ctype, data, seen_idat, limits)
-            text_total += size
+            text, text_size = _decode_text(ctype, bytes(body), seen_idat, limits)
+            text_total += text_size
             if text_total > limits.max_total_text_bytes:
                 raise ContainerError(
                     f"PNG text chunks hold more than {limits.max_total_text_bytes} bytes of text"
                 )
             scan.texts.append(text)
-            include = text.keyword not in excluded
+            if text.keyword in excluded:  # close the covered run before our own chunk
+                digest.update(view[covered_from:offset])
+                covered_from = end
         elif ctype not in _ORDINARY:
             scan.foreign_chunks.append(ctype)
         if ctype in RENDER_CHUNKS:
-            scan.render_chunks.append((ctype, data))
-            render.update(ctype_raw + header[:4])
-            render.update(data)
-        if include:
-            digest.update(ctype_raw + header[:4])
-            digest.update(data)
+            scan.render_chunks.append((ctype, bytes(body)))
+            render.update(view[offset + 4 : offset + 8])
+            render.update(view[offset : offset + 4])
+            render.update(body)
+        offset = end
         if ctype == "IEND":
             break
 
     if not seen_idat:
         raise ContainerError("PNG file has no image data (IDAT)")
     # Bytes after IEND are not part of the PNG; they are counted and covered by the digest.
-    while True:
-        piece = stream.read(_PIECE)
-        if not piece:
-            break
-        scan.trailing_bytes += len(piece)
-        offset += len(piece)
-        if offset > limits.max_file_bytes:
-            raise ContainerError(f"file is larger than the limit of {limits.max_file_bytes} bytes")
-        digest.update(piece)
-    scan.file_bytes = offset
+    scan.trailing_bytes = size - offset
+    digest.update(view[covered_from:size])
     scan.data_digest = digest.hexdigest()
     scan.render_digest = render.hexdigest()
     return scan
 
 
+def image_crc_problem(data: Buffer, scan: PngScan) -> str | None:
+    """Check the CRCs of the image data chunks a scan skipped; the problem, or None."""
+    view = memoryview(data)
+    for offset, span in scan.idat_spans:
+        problem = _crc_problem(view, offset, span - 12, "IDAT")
+        if problem:
+            return problem
+    return None
+
+
+def _crc_problem(view: memoryview, offset: int, length: int, ctype: str) -> str | None:
+    computed = zlib.crc32(view[offset + 4 : offset + 8 + length])
+    (stored,) = struct.unpack_from(">I", view, offset + 8 + length)
+    if stored != computed:
+        return f"chunk {ctype} at byte {offset} has a bad CRC (file is corrupt)"
+    return None
+
+
 def _chunk_type(raw: bytes, offset: int) -> str:
-    if not all(65 <= b <= 90 or 97 <= b <= 122 for b in raw):
+    if not (raw.isascii() and raw.isalpha()):
         raise ContainerError(f"invalid chunk type at byte {offset} (file is corrupt)")
     return raw.decode("ascii")
-
-
-def _read_exact(stream: BinaryIO, size: int, what: str) -> bytes:
-    data = stream.read(size)
-    if len(data) != size:
-        if what == "PNG signature":
-            raise ContainerError("not a PNG file (too short)")
-        raise ContainerError(f"PNG file is truncated inside {what}")
-    return data
-
-
-def _check_crc(stream: BinaryIO, computed: int, ctype: str, offset: int) -> None:
-    raw = stream.read(4)
-    if len(raw) != 4:
-        raise ContainerError(f"PNG file is truncated inside chunk {ctype} (no CRC)")
-    if struct.unpack(">I", raw)[0] != computed & 0xFFFFFFFF:
-        raise ContainerError(f"chunk {ctype} at byte {offset - 8} has a bad CRC (file is corrupt)")
 
 
 def _read_ihdr(scan: PngScan, data: bytes) -> None:
@@ -303,7 +316,7 @@ def _decode_text(
     what = f"{ctype} chunk {keyword!r}"
     if ctype == "tEXt":
         raw_utf8 = False
-        if any(b >= 0x80 for b in rest):
+        if not rest.isascii():
             # Some tools write raw UTF-8 into tEXt; read it as they meant it.
             try:
                 text = rest.decode("utf-8")

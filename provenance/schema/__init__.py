@@ -21,6 +21,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
@@ -78,13 +79,26 @@ def _validator(version: str) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=registry)
 
 
+@cache
+def _fast_validator(version: str) -> jsonschema_rs.Draft202012Validator:
+    """The same schema compiled by jsonschema-rs: answers "valid?" in microseconds."""
+    return jsonschema_rs.Draft202012Validator(load_schema(version))
+
+
 def iter_problems(
     record: Mapping[str, Any], version: str = CURRENT_VERSION
 ) -> list[tuple[str, str]]:
-    """Every schema problem of ``record`` as ``(json_path, message)``, sorted by path."""
+    """Every schema problem of ``record`` as ``(json_path, message)``, sorted by path.
+
+    jsonschema-rs decides (fast, on every verification); the reference implementation
+    ``jsonschema`` words the problems of an invalid record.
+    """
+    if _fast_validator(version).is_valid(record):
+        return []
     errors = _validator(version).iter_errors(record)
-    problems = [(err.json_path, _short_message(err.message)) for err in errors]
-    return sorted(problems)
+    problems = sorted((err.json_path, _short_message(err.message)) for err in errors)
+    # Should the two ever disagree, the record is refused all the same.
+    return problems or [("$", "the record does not match the schema")]
 
 
 def validate(record: Mapping[str, Any], version: str = CURRENT_VERSION) -> None:

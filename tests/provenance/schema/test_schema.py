@@ -127,3 +127,45 @@ def test_unknown_versions_are_refused() -> None:
 def test_payload_type_names_the_schema_version() -> None:
     assert schema.payload_type() == "application/vnd.aigc-provenance.record+json; version=1"
     assert schema.version_from_payload_type(schema.payload_type()) == "1"
+
+
+def _mutations(record: dict) -> list[dict]:  # type: ignore[type-arg]
+    """Records that are invalid in one way each, to check both validators refuse them."""
+    cases = []
+    for path, value in [
+        (("generation", "seed"), 9007199254740992),
+        (("generation", "seed"), -1),
+        (("generation", "num_inference_steps"), 0),
+        (("generation", "cfg_scale"), "7"),
+        (("content", "data_digest", "alg"), "sha256"),
+        (("content", "pixel_digest", "value"), "ab"),
+        (("created_at",), "2026-03-14 10:22:31"),
+        (("record_id",), "not-a-uuid"),
+        (("labels", "aigc", "Label"), "4"),
+        (("extensions",), {"NoNamespace": 1}),
+        (("task", "type"), "upscale"),
+    ]:
+        doc = json.loads(json.dumps(record))
+        node = doc
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+        cases.append(doc)
+    extra = json.loads(json.dumps(record))
+    extra["model"]["surprise"] = True
+    cases.append(extra)
+    return cases
+
+
+def test_fast_and_reference_validators_agree(make_signed: MakeSigned) -> None:
+    from jsonschema import Draft202012Validator
+
+    record = make_signed().record
+    reference = Draft202012Validator(schema.load_schema("1"))
+    assert reference.is_valid(record)
+    assert schema.iter_problems(record) == []
+    for case in _mutations(record):
+        assert not reference.is_valid(case), case
+        problems = schema.iter_problems(case)
+        assert problems, case
+        assert problems != [("$", "the record does not match the schema")], case
