@@ -11,6 +11,7 @@ catch the family or a single kind::
     ├── EnvelopeError          a signed envelope is structurally bad (before any signature check)
     ├── ContainerError         an image container is unreadable or outside the safety limits
     ├── RecordInputError       a record or attestation request given by a user is unusable
+    ├── CatalogError           the catalog cannot be opened, is outdated, or refuses a change
     └── VerificationError      raised only by the strict wrapper; carries the full report
 
 Verification itself never raises on hostile input: :func:`provenance.verify` returns a report in
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from provenance.report import VerificationReport
 
 __all__ = [
+    "CatalogError",
     "ContainerError",
     "EnvelopeError",
     "KeyRingError",
@@ -91,6 +93,10 @@ class ContainerError(ProvenanceError, ValueError):
 
 class RecordInputError(ProvenanceError, ValueError):
     """Input given to build or sign a record is unusable (bad image, bad record file...)."""
+
+
+class CatalogError(ProvenanceError):
+    """The catalog cannot be opened, needs a migration, or refuses an operation."""
 
 
 class VerificationError(ProvenanceError):

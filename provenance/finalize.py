@@ -1,10 +1,13 @@
 """The finalize step every image leaves through.
 
 build record -> validate against the schema -> bind to content -> sign (Ed25519) -> embed
-(text chunks + XMP) -> write the file atomically -> write the JSON sidecar.
+(text chunks + XMP) -> catalog row (pending) -> write the file atomically -> write the JSON
+sidecar -> catalog row complete.
 
-Order matters for crash safety: the image is written (atomically) before its sidecar, so a crash
-leaves at worst a complete, verifiable image without a sidecar, never a half-written image.
+Order matters for crash safety: the catalog row is committed as ``pending`` before the file
+exists and marked complete after the file and its sidecar are written, so a crash leaves at worst
+a pending row (``aigc-prov fsck`` completes it if the file is whole, or drops it) and never a
+catalog row pointing at a half-written image. The image is written before its sidecar.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rfc8785
+from blake3 import blake3
 from PIL import Image
 
 from provenance import schema
@@ -37,6 +41,9 @@ from provenance.signing.envelope import Envelope
 from provenance.signing.keys import SigningKey
 from provenance.signing.signer import sign_payload
 from provenance.xmp import make_xmp
+
+if TYPE_CHECKING:
+    from provenance.catalog.store import Catalog
 
 __all__ = [
     "OUR_KEYWORDS",
@@ -163,16 +170,44 @@ def finalize(
     compress_level: int = 6,
     overwrite: bool = False,
     write_sidecar: bool = True,
+    catalog: Catalog | None = None,
 ) -> FinalizeResult:
-    """Sign ``image`` with ``draft`` and write it to ``out_path`` (and its sidecar) atomically.
+    """Sign ``image`` with ``draft``, write it to ``out_path`` (and its sidecar) atomically, and
+    register the record in ``catalog`` in the same step.
 
-    Raises ``FileExistsError`` if ``out_path`` exists and ``overwrite`` is false, and
-    :class:`~provenance.errors.SchemaError` if the completed record is not valid.
+    Raises ``FileExistsError`` if ``out_path`` exists and ``overwrite`` is false,
+    :class:`~provenance.errors.SchemaError` if the completed record is not valid, and
+    :class:`~provenance.errors.CatalogError` if the catalog refuses the record.
     """
     signed = sign_image(image, draft, key, producer=producer, compress_level=compress_level)
-    atomic_write_bytes(out_path, signed.png, overwrite=overwrite)
+    if catalog is not None:
+        register_pending(catalog, signed, key.key_id, out_path)
+    try:
+        atomic_write_bytes(out_path, signed.png, overwrite=overwrite)
+    except BaseException:
+        if catalog is not None:
+            catalog.forget_record(signed.record_id)
+        raise
     side = None
     if write_sidecar:
         side = sidecar_path(out_path)
         atomic_write_bytes(side, signed.sidecar_json(), overwrite=True)
+    if catalog is not None:
+        catalog.complete_record(signed.record_id, blake3(signed.png).hexdigest())
     return FinalizeResult(out_path, side, signed.record_id, signed.record)
+
+
+def register_pending(catalog: Catalog, signed: SignedImage, key_id: str, out_path: Path) -> None:
+    """Commit the catalog row of ``signed`` as pending, before its file is written."""
+    from provenance.catalog.store import record_values
+
+    catalog.begin_record(
+        record_values(
+            signed.record,
+            signed.record_bytes,
+            signed.envelope.to_json(),
+            key_id,
+            file_path=str(out_path.resolve()),
+            state="pending",
+        )
+    )

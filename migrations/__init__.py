@@ -1,0 +1,1 @@
+"""Alembic migrations of the catalog (run with `aigc-prov db upgrade`)."""

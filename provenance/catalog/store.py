@@ -1,0 +1,561 @@
+"""The catalog: open, migrate, write records, search, look up by digest or perceptual hash.
+
+SQLite (the default; WAL, busy timeout, write transactions taken with ``BEGIN IMMEDIATE`` so
+concurrent writers wait instead of failing) or PostgreSQL (psycopg 3), behind one interface.
+
+Writing a record is two steps around the file write (see :mod:`provenance.finalize`):
+``begin_record`` commits a ``pending`` row, the file is written atomically, ``complete_record``
+marks the row complete with the file's digest. Searches and look-ups see complete rows only, so a
+row never points at a half-written file, and ``fsck`` resolves what a crash left pending.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, cast
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    Table,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+
+from provenance.binding import hamming_distance
+from provenance.catalog.models import PHASH_BANDS, KeyRow, RecordRow, TagRow, VerificationRow
+from provenance.catalog.textsearch import query_tokens, search_text
+from provenance.errors import CatalogError
+from provenance.signing.keyring import KeyEntry
+
+__all__ = [
+    "SOFT_MATCH_MAX_DISTANCE",
+    "Catalog",
+    "SearchPage",
+    "SearchQuery",
+    "head_revision",
+    "upgrade_catalog",
+]
+
+#: Perceptual-hash distance (of 64 bits) under which a file is a ``soft_match`` candidate.
+#: Resized and JPEG copies measure 0-4; unrelated images 25-40.
+SOFT_MATCH_MAX_DISTANCE = 6
+MAX_PAGE = 500
+
+records = cast(Table, RecordRow.__table__)
+tags = cast(Table, TagRow.__table__)
+keys = cast(Table, KeyRow.__table__)
+verifications = cast(Table, VerificationRow.__table__)
+
+
+def _alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("migrations")))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            from pathlib import Path
+
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # transactions are begun below
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            write = conn.get_execution_options().get("catalog_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def upgrade_catalog(url: str) -> tuple[str | None, str]:
+    """Migrate the catalog at ``url`` to the newest revision; returns (before, after)."""
+    engine = _engine(url)
+    try:
+        with engine.connect() as conn:
+            before = MigrationContext.configure(conn).get_current_revision()
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), "head")
+        return before, head_revision()
+    except SQLAlchemyError as exc:
+        raise CatalogError(f"cannot migrate the catalog: {exc.__class__.__name__}: {exc}") from None
+    finally:
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """Filters of ``aigc-prov search`` (all optional; combined with AND)."""
+
+    text: str | None = None
+    model: str | None = None
+    seed: int | None = None
+    steps_min: int | None = None
+    steps_max: int | None = None
+    cfg_min: float | None = None
+    cfg_max: float | None = None
+    width: int | None = None
+    height: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    signer: str | None = None
+    rating_min: int | None = None
+    tag: str | None = None
+    limit: int = 20
+    cursor: str | None = None
+
+
+@dataclass
+class SearchPage:
+    rows: list[Row[Any]] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"before": last_id}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded))["before"]
+    except (ValueError, KeyError, TypeError):
+        raise CatalogError("the cursor is not one this catalog returned") from None
+    if not isinstance(value, int) or value < 0:
+        raise CatalogError("the cursor is not one this catalog returned")
+    return value
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_time(text_value: str) -> datetime:
+    return _utc(datetime.fromisoformat(text_value.replace("Z", "+00:00")))
+
+
+def phash_bands(phash: str) -> list[int]:
+    value = int(phash, 16)
+    return [(value >> (8 * (PHASH_BANDS - 1 - i))) & 0xFF for i in range(PHASH_BANDS)]
+
+
+def record_values(
+    record: Mapping[str, Any],
+    record_bytes: bytes,
+    envelope_json: str,
+    signer_key_id: str,
+    *,
+    file_path: str | None,
+    state: str,
+    file_digest: str | None = None,
+) -> dict[str, Any]:
+    """The row for one signed record (the filterable columns plus the verbatim bytes)."""
+    gen, model, content = record["generation"], record["model"], record["content"]
+    values: dict[str, Any] = {
+        "record_id": record["record_id"],
+        "state": state,
+        "created_at": parse_time(record["created_at"]),
+        "inserted_at": datetime.now(UTC),
+        "schema_version": str(record["schema"]).rsplit(":", 1)[-1],
+        "task": record["task"]["type"],
+        "model_name": model["name"],
+        "model_variant": model.get("variant") or model.get("preset"),
+        "prompt": gen["prompt"],
+        "negative_prompt": gen["negative_prompt"],
+        "search_text": search_text(gen["prompt"]),
+        "seed": gen.get("seed"),
+        "steps": gen.get("num_inference_steps"),
+        "cfg_scale": gen.get("cfg_scale"),
+        "width": gen.get("width"),
+        "height": gen.get("height"),
+        "sampler": gen.get("sampler"),
+        "generation_time": record["performance"].get("generation_time"),
+        "pixel_digest": content["pixel_digest"]["value"],
+        "data_digest": content["data_digest"]["value"],
+        "phash": content["phash"],
+        "signer_key_id": signer_key_id,
+        "parent_record_id": record["task"].get("parent_record_id"),
+        "file_path": file_path,
+        "file_digest": file_digest,
+        "record_bytes": record_bytes,
+        "envelope": envelope_json,
+    }
+    for i, band in enumerate(phash_bands(content["phash"])):
+        values[f"phash_{i}"] = band
+    return values
+
+
+class Catalog:
+    """An open catalog. Thread-safe for reads; use one per process."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # -- opening ---------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True) -> Catalog:
+        """Open the catalog at ``url``.
+
+        An empty database is created (migrated to the newest revision) when ``create`` is true;
+        a catalog at an older revision stops with :class:`CatalogError` naming the command that
+        upgrades it.
+        """
+        engine = _engine(url)
+        try:
+            with engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+                has_tables = inspect(conn).has_table("records")
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise CatalogError(
+                f"cannot open the catalog {_safe(url)}: {exc.__class__.__name__}"
+                f": {exc.orig if hasattr(exc, 'orig') else exc}"
+            ) from None
+        head = head_revision()
+        if current is None and not has_tables:
+            if not create:
+                engine.dispose()
+                raise CatalogError(f"no catalog at {_safe(url)}; run `aigc-prov db upgrade`")
+            engine.dispose()
+            upgrade_catalog(url)
+            engine = _engine(url)
+        elif current != head:
+            engine.dispose()
+            err = CatalogError(
+                f"the catalog at {_safe(url)} is at revision {current or 'none'}, this software "
+                f"needs {head}"
+            )
+            err.hint = "Run `aigc-prov db upgrade` (back up the catalog first)."
+            raise err
+        return cls(engine, url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(catalog_write=True)
+            with conn.begin():
+                yield conn
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def begin_record(self, values: dict[str, Any]) -> None:
+        """Commit a ``pending`` row (before its file is written)."""
+        try:
+            with self._write() as conn:
+                conn.execute(insert(records).values(**{**values, "state": "pending"}))
+        except IntegrityError:
+            raise CatalogError(f"record {values['record_id']} is already in the catalog") from None
+
+    def complete_record(self, record_id: str, file_digest: str | None) -> None:
+        """Mark a pending row complete once its file is fully written."""
+        with self._write() as conn:
+            conn.execute(
+                update(records)
+                .where(records.c.record_id == record_id)
+                .values(state="complete", file_digest=file_digest)
+            )
+
+    def add_record(self, values: dict[str, Any]) -> bool:
+        """Insert a complete row; False if the record is already catalogued."""
+        try:
+            with self._write() as conn:
+                conn.execute(insert(records).values(**{**values, "state": "complete"}))
+        except IntegrityError:
+            return False
+        return True
+
+    def forget_record(self, record_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(delete(records).where(records.c.record_id == record_id))
+
+    def sync_keys(self, entries: Iterable[KeyEntry]) -> None:
+        """Store the key ring's public keys, statuses and revocation times."""
+        rows = [
+            {
+                "key_id": e.key_id,
+                "public_key": e.public_key.b64(),
+                "status": e.status.value,
+                "origin": e.origin.value,
+                "added_at": e.added_at,
+                "retired_at": e.retired_at,
+                "revoked_at": e.revoked_at,
+                "revocation_reason": e.revocation_reason,
+                "label": e.label,
+            }
+            for e in entries
+        ]
+        if not rows:
+            return
+        with self._write() as conn:
+            existing = set(conn.scalars(select(keys.c.key_id)))
+            for row in rows:
+                if row["key_id"] in existing:
+                    conn.execute(update(keys).where(keys.c.key_id == row["key_id"]).values(**row))
+                else:
+                    conn.execute(insert(keys).values(**row))
+
+    def log_verification(
+        self,
+        *,
+        input_digest: str,
+        input_name: str,
+        origin: str,
+        status: str,
+        record_id: str | None,
+        signer_key_id: str | None,
+        findings: Sequence[Mapping[str, str]],
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                insert(verifications).values(
+                    checked_at=datetime.now(UTC),
+                    input_digest=input_digest,
+                    input_name=input_name,
+                    origin=origin,
+                    status=status,
+                    record_id=record_id,
+                    signer_key_id=signer_key_id,
+                    findings=json.dumps(list(findings), ensure_ascii=False),
+                )
+            )
+
+    def rate(self, record_id: str, rating: int) -> None:
+        if not 1 <= rating <= 5:
+            raise CatalogError("a rating is a whole number from 1 to 5")
+        with self._write() as conn:
+            result = conn.execute(
+                update(records)
+                .where(records.c.record_id == record_id, records.c.state == "complete")
+                .values(rating=rating)
+            )
+            if result.rowcount == 0:
+                raise CatalogError(f"no record {record_id} in the catalog")
+
+    def add_tags(self, record_id: str, new_tags: Iterable[str]) -> None:
+        row = self.get(record_id)
+        if row is None:
+            raise CatalogError(f"no record {record_id} in the catalog")
+        with self._write() as conn:
+            present = set(conn.scalars(select(tags.c.tag).where(tags.c.record_pk == row.id)))
+            for tag in dict.fromkeys(t.strip() for t in new_tags if t.strip()):
+                if tag not in present:
+                    conn.execute(insert(tags).values(record_pk=row.id, tag=tag[:128]))
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def get(self, record_id: str, *, include_pending: bool = False) -> Row[Any] | None:
+        query = select(records).where(records.c.record_id == record_id)
+        if not include_pending:
+            query = query.where(records.c.state == "complete")
+        with self.engine.connect() as conn:
+            return conn.execute(query).first()
+
+    def by_pixel_digest(self, digest: str) -> list[Row[Any]]:
+        query = (
+            select(records)
+            .where(records.c.pixel_digest == digest, records.c.state == "complete")
+            .order_by(records.c.id.desc())
+            .limit(50)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def by_phash(
+        self, phash: str, max_distance: int = SOFT_MATCH_MAX_DISTANCE, limit: int = 20
+    ) -> list[tuple[Row[Any], int]]:
+        """Complete records whose perceptual hash is within ``max_distance`` bits, nearest first."""
+        bands = phash_bands(phash)
+        columns = [records.c[f"phash_{i}"] for i in range(PHASH_BANDS)]
+        query = select(records.c.id, records.c.phash).where(
+            or_(*(col == band for col, band in zip(columns, bands, strict=True))),
+            records.c.state == "complete",
+        )
+        with self.engine.connect() as conn:
+            near = [
+                (row.id, dist)
+                for row in conn.execute(query)
+                if (dist := hamming_distance(row.phash, phash)) <= max_distance
+            ]
+            near.sort(key=lambda item: (item[1], -item[0]))
+            near = near[:limit]
+            if not near:
+                return []
+            found = {
+                r.id: r
+                for r in conn.execute(select(records).where(records.c.id.in_([i for i, _ in near])))
+            }
+        return [(found[i], dist) for i, dist in near]
+
+    def pending(self) -> list[Row[Any]]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(records).where(records.c.state == "pending")))
+
+    def complete_rows(self, batch: int = 1000) -> Iterator[Row[Any]]:
+        """Every complete row, streamed in id order (constant memory)."""
+        last = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = list(
+                    conn.execute(
+                        select(records)
+                        .where(records.c.state == "complete", records.c.id > last)
+                        .order_by(records.c.id)
+                        .limit(batch)
+                    )
+                )
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1].id
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.scalar(
+                    select(func.count()).select_from(records).where(records.c.state == "complete")
+                )
+                or 0
+            )
+
+    def tags_of(self, record_id: str) -> list[str]:
+        row = self.get(record_id)
+        if row is None:
+            return []
+        with self.engine.connect() as conn:
+            return sorted(conn.scalars(select(tags.c.tag).where(tags.c.record_pk == row.id)))
+
+    # -- search ----------------------------------------------------------------------------------
+
+    def _filters(self, q: SearchQuery) -> list[Any]:
+        c = records.c
+        conds: list[Any] = [c.state == "complete"]
+        if q.model:
+            conds.append(c.model_name == q.model)
+        if q.seed is not None:
+            conds.append(c.seed == q.seed)
+        if q.steps_min is not None:
+            conds.append(c.steps >= q.steps_min)
+        if q.steps_max is not None:
+            conds.append(c.steps <= q.steps_max)
+        if q.cfg_min is not None:
+            conds.append(c.cfg_scale >= q.cfg_min)
+        if q.cfg_max is not None:
+            conds.append(c.cfg_scale <= q.cfg_max)
+        if q.width is not None:
+            conds.append(c.width == q.width)
+        if q.height is not None:
+            conds.append(c.height == q.height)
+        if q.since is not None:
+            conds.append(c.created_at >= _utc(q.since))
+        if q.until is not None:
+            conds.append(c.created_at <= _utc(q.until))
+        if q.signer:
+            conds.append(c.signer_key_id.startswith(q.signer.lower(), autoescape=True))
+        if q.rating_min is not None:
+            conds.append(c.rating >= q.rating_min)
+        if q.tag:
+            conds.append(c.id.in_(select(tags.c.record_pk).where(tags.c.tag == q.tag)))
+        return conds
+
+    def search(self, q: SearchQuery) -> SearchPage:
+        """One page of complete records matching ``q``, newest first, with the next cursor.
+
+        Pages are keyset-paginated on the insertion id, so rows added while a client pages
+        through never shift or repeat what it sees.
+        """
+        limit = max(1, min(q.limit, MAX_PAGE))
+        conds = self._filters(q)
+        if q.cursor:
+            conds.append(records.c.id < decode_cursor(q.cursor))
+        wanted = query_tokens(q.text) if q.text else []
+        if q.text and not wanted:
+            return SearchPage()
+        query = select(records)
+        if wanted:
+            conds.append(self._text_condition(wanted))
+        query = query.where(and_(*conds)).order_by(records.c.id.desc()).limit(limit + 1)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        page = SearchPage(rows=rows[:limit])
+        if len(rows) > limit:
+            page.next_cursor = encode_cursor(rows[limit - 1].id)
+        return page
+
+    def _text_condition(self, wanted: list[str]) -> Any:
+        if self.dialect == "sqlite":
+            match = " ".join('"' + token.replace('"', '""') + '"' for token in wanted)
+            fts = text("SELECT rowid FROM records_fts WHERE records_fts MATCH :match").bindparams(
+                match=match
+            )
+            return records.c.id.in_(fts)
+        tsquery = func.plainto_tsquery("simple", " ".join(wanted))
+        return func.to_tsvector("simple", records.c.search_text).op("@@")(tsquery)
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<catalog>"
