@@ -325,6 +325,12 @@ class Catalog:
             return False
         return True
 
+    def add_records(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert many complete rows in one transaction (bulk import; ids must be new)."""
+        if rows:
+            with self._write() as conn:
+                conn.execute(insert(records), [{**row, "state": "complete"} for row in rows])
+
     def forget_record(self, record_id: str) -> None:
         with self._write() as conn:
             conn.execute(delete(records).where(records.c.record_id == record_id))
