@@ -9,7 +9,7 @@ default SQLite catalog under ``AIGC_PROV_HOME``), as the command line resolves i
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Connection, create_engine, pool
 
 from provenance.catalog.models import Base
 
@@ -24,7 +24,7 @@ def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     return not (name and name.startswith(ENGINE_SPECIFIC))
 
 
-def _configure(connection: object) -> None:
+def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
