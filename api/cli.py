@@ -3,11 +3,8 @@
 Exit codes: 0 success (for ``verify``: every file verified or verified_reencoded); 1 a file did
 not verify; 2 usage error or unusable input (missing file, no key, bad record, wrong passphrase).
 
-Only this module reads the environment:
-
-* ``AIGC_PROV_HOME``: data folder (default ``$XDG_DATA_HOME/aigc-provenance``, else
-  ``~/.local/share/aigc-provenance``); keys live in ``<home>/keys``.
-* ``AIGC_PROV_KEY_PASSPHRASE``: passphrase of an encrypted signing key (else asked on a terminal).
+Only this layer reads the environment (see :mod:`api.settings`): ``AIGC_PROV_HOME``,
+``AIGC_PROV_CATALOG`` and ``AIGC_PROV_KEY_PASSPHRASE``.
 """
 
 from __future__ import annotations
@@ -23,8 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from blake3 import blake3
 from tqdm import tqdm
 
+from api.settings import ENV_CATALOG, ENV_HOME, ENV_PASSPHRASE, catalog_url, default_home
 from provenance import (
     Attestation,
     KeyRing,
@@ -40,14 +39,13 @@ from provenance import (
     finalize,
     verify,
 )
+from provenance.catalog.fsck import fsck
+from provenance.catalog.store import Catalog, SearchQuery, parse_time, upgrade_catalog
 from provenance.errors import RecordInputError
 from provenance.finalize import open_image
 from provenance.inspect import Inspection, inspect
 
 __all__ = ["main"]
-
-ENV_HOME = "AIGC_PROV_HOME"
-ENV_PASSPHRASE = "AIGC_PROV_KEY_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -59,14 +57,6 @@ class UsageError(Exception):
 
 
 # --- environment, only here -------------------------------------------------------------------
-
-
-def default_home() -> Path:
-    if os.environ.get(ENV_HOME):
-        return Path(os.environ[ENV_HOME]).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / "aigc-provenance"
 
 
 def _passphrase(confirm: bool = False) -> bytes:
@@ -103,6 +93,26 @@ def _read_public_key(path: Path) -> PublicKey:
         return PublicKey.from_pem(path.read_bytes())
     except OSError as exc:
         raise UsageError(f"cannot read public key {path}: {exc.strerror}") from None
+
+
+def _catalog_url(args: argparse.Namespace) -> str:
+    return catalog_url(args.home, args.catalog)
+
+
+def _open_catalog(args: argparse.Namespace) -> Catalog:
+    """The catalog, created (migrated) on first use."""
+    catalog = Catalog.open(_catalog_url(args))
+    ring = KeyRing.open(args.home / "keys")
+    catalog.sync_keys(ring.entries())
+    return catalog
+
+
+def _existing_catalog(args: argparse.Namespace) -> Catalog | None:
+    """The catalog if there is one (verify and inspect never create one)."""
+    url = _catalog_url(args)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        return None
+    return Catalog.open(url, create=False)
 
 
 # --- keys ---------------------------------------------------------------------------------------
@@ -208,10 +218,19 @@ def cmd_sign(args: argparse.Namespace) -> int:
     ring = _ring(args)
     key = _signing_key(ring)
     image = open_image(image_path)
-    try:
-        result = finalize(image, draft, key, out, producer=args.producer, overwrite=args.overwrite)
-    except FileExistsError:
-        raise UsageError(f"{out} already exists; pass --overwrite to replace it") from None
+    with _open_catalog(args) as catalog:
+        try:
+            result = finalize(
+                image,
+                draft,
+                key,
+                out,
+                producer=args.producer,
+                overwrite=args.overwrite,
+                catalog=catalog,
+            )
+        except FileExistsError:
+            raise UsageError(f"{out} already exists; pass --overwrite to replace it") from None
     if args.json:
         print(
             json.dumps(
@@ -254,13 +273,40 @@ def _emit(bar: tqdm[str], line: str) -> None:
         bar.write(line, file=sys.stdout)
 
 
+def _file_digest(path: str) -> str:
+    digest = blake3()
+    with open(path, "rb") as handle:
+        for piece in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(piece)
+    return digest.hexdigest()
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     policy = _policy(args)
+    catalog = None if args.no_catalog else _existing_catalog(args)
+    try:
+        return _verify_files(args, policy, catalog)
+    finally:
+        if catalog is not None:
+            catalog.close()
+
+
+def _verify_files(args: argparse.Namespace, policy: TrustPolicy, catalog: Catalog | None) -> int:
     exit_code = EXIT_OK
     with _progress(args.files, "verifying") as bar:
         for name in bar:
             try:
-                report = verify(name, policy=policy, force_pixels=args.pixels)
+                report = verify(name, policy=policy, force_pixels=args.pixels, catalog=catalog)
+                if catalog is not None:  # the audit log: every verification
+                    catalog.log_verification(
+                        input_digest=_file_digest(name),
+                        input_name=name,
+                        origin="cli",
+                        status=report.status.value,
+                        record_id=report.record_id,
+                        signer_key_id=report.signer.key_id if report.signer else None,
+                        findings=[f.to_dict() for f in report.findings],
+                    )
             except OSError as exc:
                 _emit(
                     bar,
@@ -358,7 +404,164 @@ def _inspect_text(found: Inspection) -> str:
     return "\n".join(lines)
 
 
+# --- catalog: db, search, fsck -------------------------------------------------------------------
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    before, after = upgrade_catalog(_catalog_url(args))
+    if before == after:
+        print(f"catalog already at revision {after}")
+    else:
+        print(f"catalog upgraded from revision {before or '(empty)'} to {after}")
+    return EXIT_OK
+
+
+def cmd_db_status(args: argparse.Namespace) -> int:
+    with Catalog.open(_catalog_url(args), create=False) as catalog:
+        info = {
+            "url": _redacted(catalog.url),
+            "dialect": catalog.dialect,
+            "records": catalog.count(),
+        }
+    if args.json:
+        print(json.dumps(info))
+    else:
+        print(f"{info['url']} ({info['dialect']}): {info['records']} records")
+    return EXIT_OK
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _time_arg(text_value: str) -> Any:
+    try:
+        return parse_time(text_value if "T" in text_value else f"{text_value}T00:00:00")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text_value!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS)"
+        ) from None
+
+
+def add_filter_arguments(p: argparse.ArgumentParser) -> None:
+    """The record filters shared by search, export and the knowledge base."""
+    p.add_argument("--model")
+    p.add_argument("--seed", type=_non_negative_int)
+    p.add_argument("--steps-min", type=_positive_int)
+    p.add_argument("--steps-max", type=_positive_int)
+    p.add_argument("--cfg-min", type=_non_negative_float)
+    p.add_argument("--cfg-max", type=_non_negative_float)
+    p.add_argument("--width", type=_positive_int)
+    p.add_argument("--height", type=_positive_int)
+    p.add_argument("--since", type=_time_arg, help="YYYY-MM-DD or an RFC 3339 time (UTC)")
+    p.add_argument("--until", type=_time_arg, help="YYYY-MM-DD or an RFC 3339 time (UTC)")
+    p.add_argument("--signer", metavar="KEYID", help="signer key id or a prefix of it")
+    p.add_argument("--rating-min", type=int, choices=range(1, 6), metavar="1..5")
+    p.add_argument("--tag")
+
+
+def query_from_args(args: argparse.Namespace, text: str | None = None) -> SearchQuery:
+    return SearchQuery(
+        text=text,
+        model=args.model,
+        seed=args.seed,
+        steps_min=args.steps_min,
+        steps_max=args.steps_max,
+        cfg_min=args.cfg_min,
+        cfg_max=args.cfg_max,
+        width=args.width,
+        height=args.height,
+        since=args.since,
+        until=args.until,
+        signer=args.signer,
+        rating_min=args.rating_min,
+        tag=args.tag,
+        limit=getattr(args, "limit", 20),
+        cursor=getattr(args, "cursor", None),
+    )
+
+
+def _row_summary(row: Any) -> dict[str, Any]:
+    return {
+        "record_id": row.record_id,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+        "prompt": row.prompt,
+        "model": row.model_name,
+        "seed": row.seed,
+        "steps": row.steps,
+        "cfg_scale": row.cfg_scale,
+        "width": row.width,
+        "height": row.height,
+        "rating": row.rating,
+        "signer_key_id": row.signer_key_id,
+        "file": row.file_path,
+    }
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with _open_catalog(args) as catalog:
+        page = catalog.search(query_from_args(args, args.text))
+    if args.json:
+        print(
+            json.dumps(
+                {"results": [_row_summary(r) for r in page.rows], "next_cursor": page.next_cursor},
+                ensure_ascii=False,
+            )
+        )
+        return EXIT_OK
+    for row in page.rows:
+        when = row.created_at.strftime("%Y-%m-%d %H:%M") if row.created_at else ""
+        head = row.prompt.replace("\n", " ")[:60]
+        print(
+            f"{row.record_id}  {when}  {row.model_name[:24]:24}  seed={row.seed}  "
+            f"steps={row.steps}  cfg={row.cfg_scale}  {head}"
+        )
+    if not page.rows:
+        print("no matching records")
+    if page.next_cursor:
+        print(f"more: --cursor {page.next_cursor}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_fsck(args: argparse.Namespace) -> int:
+    with _open_catalog(args) as catalog:
+        result = fsck(
+            catalog,
+            policy=_policy(args),
+            folders=[Path(f) for f in args.folders],
+            repair=not args.no_repair,
+        )
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        verb = "would be" if args.no_repair else "were"
+        print(f"checked {result.checked} records")
+        for label, items in (
+            ("completed", result.completed),
+            ("dropped", result.dropped),
+            ("imported", result.imported),
+        ):
+            if items:
+                print(f"{len(items)} {label} ({verb} repaired): " + ", ".join(items[:10]))
+        for record_id, file in result.missing:
+            print(f"MISSING {record_id}: {file}")
+        for record_id, file in result.changed:
+            print(f"CHANGED {record_id}: {file}")
+        for file, why in result.skipped:
+            print(f"SKIPPED {file}: {why}")
+        print("consistent" if result.consistent else "inconsistent: files are missing or changed")
+    return EXIT_OK if result.consistent else EXIT_FAILED
+
+
 # --- demo (the README's main job until the generator lands) -------------------------------------
+
+
+def _stamp() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -378,9 +581,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             model="demo-procedural (no model)",
         )
     )
-    result = finalize(demo_image(), draft, key, out_dir / "demo.png", overwrite=True)
-    print(f"signed {result.path}  record={result.record_id}  key={key.key_id}")
-    report = verify(result.path, policy=KeyRingPolicy(ring))
+    with _open_catalog(args) as catalog:
+        result = finalize(
+            demo_image(), draft, key, out_dir / f"demo-{_stamp()}.png", catalog=catalog
+        )
+        print(f"signed {result.path}  record={result.record_id}  key={key.key_id}")
+        report = verify(result.path, policy=KeyRingPolicy(ring), catalog=catalog)
     print(_verify_line(report))
     return EXIT_OK if report.status.passed else EXIT_FAILED
 
@@ -421,6 +627,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help=f"data folder (default: ${ENV_HOME} or ~/.local/share/aigc-provenance)",
+    )
+    parser.add_argument(
+        "--catalog",
+        metavar="URL",
+        help=f"catalog URL (default: ${ENV_CATALOG} or SQLite <home>/catalog.sqlite)",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -490,11 +701,49 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name == "verify":
             p.add_argument(
+                "--no-catalog",
+                action="store_true",
+                help="do not use the catalog (no look-up, no audit log entry)",
+            )
+            p.add_argument(
                 "--pixels",
                 action="store_true",
                 help="also check decoded pixels when the fast digest matches",
             )
         p.set_defaults(func=func)
+
+    db = sub.add_parser("db", help="catalog database: migrate, status")
+    dsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    p = dsub.add_parser("upgrade", help="create or migrate the catalog to the newest revision")
+    p.set_defaults(func=cmd_db_upgrade)
+    p = dsub.add_parser("status", help="where the catalog is and how many records it holds")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_db_status)
+
+    p = sub.add_parser("search", help="search the catalog (newest first, cursor pagination)")
+    p.add_argument("text", metavar="TEXT", nargs="?", help="words or Chinese text in the prompt")
+    add_filter_arguments(p)
+    p.add_argument("--limit", type=_positive_int, default=20, help="results per page (max 500)")
+    p.add_argument("--cursor", help="continue after a previous page (printed as 'more:')")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("fsck", help="check the catalog against its files; repair interruptions")
+    p.add_argument(
+        "folders",
+        metavar="DIR",
+        nargs="*",
+        help="also import signed PNGs under these folders that have no catalog row",
+    )
+    p.add_argument("--no-repair", action="store_true", help="report only")
+    p.add_argument(
+        "--key",
+        action="append",
+        metavar="PUBLIC_KEY_FILE",
+        help="trust only these keys when importing (default: the key ring)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_fsck)
 
     p = sub.add_parser("demo", help="create a key if needed, sign a demo image and verify it")
     p.add_argument("--out", default="out", help="folder for demo.png (default: ./out)")

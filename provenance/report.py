@@ -31,6 +31,8 @@ class Status(StrEnum):
     UNSIGNED = "unsigned"
     FOREIGN_METADATA = "foreign_metadata"
     NO_PROVENANCE = "no_provenance"
+    CATALOG_MATCH = "catalog_match"
+    SOFT_MATCH = "soft_match"
 
     def describe(self) -> str:
         return _DESCRIPTIONS[self]
@@ -52,6 +54,8 @@ _DESCRIPTIONS = {
     Status.UNSIGNED: "our provenance metadata is present but not signed",
     Status.FOREIGN_METADATA: "only another tool's metadata is present",
     Status.NO_PROVENANCE: "no provenance metadata found",
+    Status.CATALOG_MATCH: "no embedded provenance, but the exact pixels are a catalogued record",
+    Status.SOFT_MATCH: "no embedded provenance; similar-looking catalogued records (not proof)",
 }
 
 #: Most severe first. A file's status is the first of these among its failure findings.
@@ -62,6 +66,8 @@ PRECEDENCE: tuple[Status, ...] = (
     Status.CONTENT_ALTERED,
     Status.METADATA_MISMATCH,
     Status.UNTRUSTED_SIGNER,
+    Status.CATALOG_MATCH,
+    Status.SOFT_MATCH,
     Status.UNSIGNED,
     Status.FOREIGN_METADATA,
     Status.NO_PROVENANCE,
@@ -105,6 +111,8 @@ class VerificationReport:
     source: str
     findings: list[Finding] = field(default_factory=list)
     record: dict[str, Any] | None = None
+    record_bytes: bytes | None = None
+    candidates: list[dict[str, Any]] = field(default_factory=list)
     signer: SignerInfo | None = None
     schema_version: str | None = None
     container: str | None = None
@@ -144,6 +152,7 @@ class VerificationReport:
             "findings": [f.to_dict() for f in self.findings],
             "signer": None if self.signer is None else self.signer.to_dict(),
             "record_id": self.record_id,
+            "candidates": self.candidates,
             "schema_version": self.schema_version,
             "container": self.container,
             "checked_at": self.checked_at,

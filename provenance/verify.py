@@ -19,6 +19,9 @@ Steps (numbered in the code as here):
 7. Content binding: the data digest (fast, no decoding); else, for a trusted signer only, the
    decoded pixel digest and the render digest (chunks that change how pixels are displayed).
 8. Readable fields and XMP must agree with the signed record.
+9. Image-data CRCs, unless the data digest (which covers them) matched.
+10. With a catalog: the embedded record against the catalog's copy, or a stripped copy by
+    its exact pixels (``catalog_match``) or perceptual hash (``soft_match``, never verified).
 """
 
 from __future__ import annotations
@@ -31,13 +34,13 @@ import logging
 import mmap
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from provenance import schema
 from provenance._version import SOFTWARE_NAME
-from provenance.binding import pixel_digest
+from provenance.binding import perceptual_hash, pixel_digest
 from provenance.embed import png_chunk
 from provenance.errors import ContainerError, EnvelopeError, SchemaError, VerificationError
 from provenance.extract.png import (
@@ -56,6 +59,9 @@ from provenance.signing.keyring import utc_now
 from provenance.signing.policy import TrustPolicy
 from provenance.signing.verifier import check_envelope
 from provenance.xmp import XmpFields, expected_xmp_fields, parse_xmp
+
+if TYPE_CHECKING:
+    from provenance.catalog.store import Catalog
 
 __all__ = ["Source", "verify", "verify_strict"]
 
@@ -99,6 +105,7 @@ def verify(
     limits: Limits | None = None,
     force_pixels: bool = False,
     name: str | None = None,
+    catalog: Catalog | None = None,
 ) -> VerificationReport:
     """Verify an image file (path) or its bytes against ``policy``.
 
@@ -108,6 +115,8 @@ def verify(
         limits: safety limits for hostile files.
         force_pixels: also check the decoded-pixel digest when the fast data digest matches.
         name: how the report names the input (defaults to the path, or ``<bytes>``).
+        catalog: look stripped copies up by pixel digest and perceptual hash, and compare an
+            embedded record with the catalog's copy (step 10).
 
     Raises:
         OSError: only when ``source`` is a path that cannot be opened.
@@ -115,7 +124,7 @@ def verify(
     limits = limits or Limits()
     if isinstance(source, bytes | bytearray):
         report = VerificationReport(source=name or "<bytes>", checked_at=utc_now())
-        _guarded(report, source, policy, limits, force_pixels)
+        _guarded(report, source, policy, limits, force_pixels, catalog)
         return report
     path = Path(source)
     report = VerificationReport(source=name or str(path), checked_at=utc_now())
@@ -127,10 +136,10 @@ def verify(
                 f"the file is larger than the limit of {limits.max_file_bytes} bytes",
             )
         elif size <= _MAP_ABOVE or not handle.seekable():
-            _guarded(report, handle.read(), policy, limits, force_pixels)
+            _guarded(report, handle.read(), policy, limits, force_pixels, catalog)
         else:  # large files are mapped, not copied
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                _guarded(report, mapped, policy, limits, force_pixels)
+                _guarded(report, mapped, policy, limits, force_pixels, catalog)
     return report
 
 
@@ -140,12 +149,74 @@ def _guarded(
     policy: TrustPolicy,
     limits: Limits,
     force_pixels: bool,
+    catalog: Catalog | None,
 ) -> None:
     try:
         _verify(report, data, policy, limits, force_pixels)
+        if catalog is not None:
+            _check_catalog(report, data, limits, catalog)
     except Exception as exc:  # last line of defence: hostile input never escapes as a traceback
         log.debug("unexpected error verifying %s", report.source, exc_info=True)
         report.fail(Status.MALFORMED, f"the file could not be read ({type(exc).__name__}: {exc})")
+
+
+#: Statuses of a file without a usable embedded record: the catalog may still recognise it.
+_WITHOUT_RECORD = {Status.NO_PROVENANCE, Status.FOREIGN_METADATA, Status.UNSIGNED}
+_DECODABLE = {"png", "jpeg", "webp", "gif"}
+
+
+def _check_catalog(
+    report: VerificationReport, data: Buffer, limits: Limits, catalog: Catalog
+) -> None:
+    """(10) The catalog: the embedded record against its stored copy, or a stripped copy by its
+    pixels (exact digest: ``catalog_match``) or its looks (perceptual hash: ``soft_match``)."""
+    if report.record_bytes is not None and report.record_id is not None:
+        row = catalog.get(report.record_id)
+        if row is None:
+            report.add("catalog_unknown", f"record {report.record_id} is not in this catalog")
+        elif bytes(row.record_bytes) != report.record_bytes:
+            report.fail(
+                Status.METADATA_MISMATCH,
+                f"the embedded record {report.record_id} differs from the catalog's copy",
+            )
+        else:
+            report.add("catalog_record", f"the catalog holds record {report.record_id} unchanged")
+        return
+    if report.status not in _WITHOUT_RECORD or report.container not in _DECODABLE:
+        return
+    try:
+        with Image.open(io.BytesIO(bytes(data))) as image:
+            if image.width * image.height > limits.max_pixels:
+                report.add("catalog_not_checked", "the image is too large to look up by pixels")
+                return
+            image.load()
+            digest = pixel_digest(image)
+            phash = perceptual_hash(image)
+    except Exception as exc:  # an undecodable file simply cannot be looked up
+        report.add("catalog_not_checked", f"the image could not be decoded ({type(exc).__name__})")
+        return
+    exact = catalog.by_pixel_digest(digest)
+    if exact:
+        ids = ", ".join(row.record_id for row in exact[:5])
+        report.candidates = [
+            {"record_id": r.record_id, "distance": 0, "exact": True} for r in exact
+        ]
+        report.fail(
+            Status.CATALOG_MATCH,
+            f"no embedded provenance, but its pixels are exactly those of catalogued record {ids}",
+        )
+        return
+    near = catalog.by_phash(phash)
+    if near:
+        report.candidates = [
+            {"record_id": r.record_id, "distance": d, "exact": False} for r, d in near
+        ]
+        shown = ", ".join(f"{r.record_id} (distance {d})" for r, d in near[:5])
+        report.fail(
+            Status.SOFT_MATCH,
+            "no embedded provenance; it looks like catalogued record(s) "
+            f"{shown} (perceptual hash, not proof)",
+        )
 
 
 def verify_strict(
@@ -312,6 +383,7 @@ def _parse_record(report: VerificationReport, envelope: Envelope) -> dict[str, A
     report.schema_version = version
     record = schema.upgrade(doc) if version != schema.CURRENT_VERSION else doc
     report.record = record
+    report.record_bytes = envelope.payload
     return record
 
 

@@ -193,8 +193,9 @@ def test_demo_and_console_script(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "OK   verified" in done.stdout
+    (demo,) = (tmp_path / "out").glob("demo-*.png")
     again = subprocess.run(
-        [exe, "verify", "--json", str(tmp_path / "out" / "demo.png")],
+        [exe, "verify", "--json", str(demo)],
         env=env,
         capture_output=True,
         text=True,
