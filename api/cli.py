@@ -42,7 +42,7 @@ from provenance import (
 from provenance.catalog.fsck import fsck
 from provenance.catalog.store import Catalog, SearchQuery, parse_time, upgrade_catalog
 from provenance.errors import RecordInputError
-from provenance.finalize import open_image
+from provenance.finalize import open_image, sidecar_path
 from provenance.inspect import Inspection, inspect
 
 __all__ = ["main"]
@@ -211,6 +211,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else image_path.with_name(f"{image_path.stem}.signed.png")
     if out.resolve() == image_path.resolve():
         raise UsageError("the output would replace the original; choose another --out")
+    if args.record and sidecar_path(out).resolve() == Path(args.record).resolve():
+        raise UsageError("the new sidecar would replace the --record file; choose another --out")
     if out.suffix.lower() != ".png":
         raise UsageError(
             f"signed images are PNG files; use an --out ending in .png, not {out.name}"
@@ -229,8 +231,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
                 overwrite=args.overwrite,
                 catalog=catalog,
             )
-        except FileExistsError:
-            raise UsageError(f"{out} already exists; pass --overwrite to replace it") from None
+        except FileExistsError as exc:
+            raise UsageError(f"{exc}; pass --overwrite to replace it") from None
     if args.json:
         print(
             json.dumps(
@@ -264,6 +266,14 @@ def _progress(items: Sequence[str], what: str) -> Iterator[tqdm[str]]:
         yield bar
     finally:
         bar.close()
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127) if c != 10}
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped: file contents never drive the terminal."""
+    return text.translate(_CONTROL)
 
 
 def _emit(bar: tqdm[str], line: str) -> None:
@@ -337,7 +347,7 @@ def _verify_line(report: Any) -> str:
     notes = [f.message for f in report.findings if f.code == "container_changed"]
     if notes:
         why = f"  -- {notes[0]}"
-    return f"{head} {status.value:19} {report.source}{rid}{signer}{why}"
+    return _printable(f"{head} {status.value:19} {report.source}{rid}{signer}{why}")
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -401,7 +411,7 @@ def _inspect_text(found: Inspection) -> str:
     if report.record is not None:
         body = json.dumps(report.record, ensure_ascii=False, indent=2).replace("\n", "\n    ")
         lines.append(f"  signed record:\n    {body}")
-    return "\n".join(lines)
+    return _printable("\n".join(lines))
 
 
 # --- catalog: db, search, fsck -------------------------------------------------------------------
@@ -515,8 +525,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         when = row.created_at.strftime("%Y-%m-%d %H:%M") if row.created_at else ""
         head = row.prompt.replace("\n", " ")[:60]
         print(
-            f"{row.record_id}  {when}  {row.model_name[:24]:24}  seed={row.seed}  "
-            f"steps={row.steps}  cfg={row.cfg_scale}  {head}"
+            _printable(
+                f"{row.record_id}  {when}  {row.model_name[:24]:24}  seed={row.seed}  "
+                f"steps={row.steps}  cfg={row.cfg_scale}  {head}"
+            )
         )
     if not page.rows:
         print("no matching records")
@@ -754,6 +766,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # odd text in a file must never crash the output
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",

@@ -179,6 +179,10 @@ def finalize(
     :class:`~provenance.errors.SchemaError` if the completed record is not valid, and
     :class:`~provenance.errors.CatalogError` if the catalog refuses the record.
     """
+    side = sidecar_path(out_path) if write_sidecar else None
+    for target in (out_path, side):
+        if target is not None and not overwrite and target.exists():
+            raise FileExistsError(f"{target} already exists")
     signed = sign_image(image, draft, key, producer=producer, compress_level=compress_level)
     if catalog is not None:
         register_pending(catalog, signed, key.key_id, out_path)
@@ -188,9 +192,7 @@ def finalize(
         if catalog is not None:
             catalog.forget_record(signed.record_id)
         raise
-    side = None
-    if write_sidecar:
-        side = sidecar_path(out_path)
+    if side is not None:
         atomic_write_bytes(side, signed.sidecar_json(), overwrite=True)
     if catalog is not None:
         catalog.complete_record(signed.record_id, blake3(signed.png).hexdigest())

@@ -85,7 +85,7 @@ def _fill(result: Inspection, scan: PngScan) -> None:
             {
                 "keyword": text.keyword,
                 "chunk": text.chunk_type,
-                "text": text.text,
+                "text": text.shown,
                 "after_idat": text.after_idat,
                 "ours": text.keyword in OUR_KEYWORDS,
                 "raw_utf8_in_text": text.raw_utf8_in_text,

@@ -33,6 +33,7 @@ import json
 import logging
 import mmap
 import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,8 @@ log = logging.getLogger(__name__)
 
 Source = str | os.PathLike[str] | bytes
 
+#: A record is a few KB; the schema allows long prompts. Anything larger is refused unparsed.
+MAX_RECORD_BYTES = 1 << 20
 #: Files up to this size are read into memory; larger ones are memory-mapped.
 _MAP_ABOVE = 256 << 20
 
@@ -129,14 +132,18 @@ def verify(
     path = Path(source)
     report = VerificationReport(source=name or str(path), checked_at=utc_now())
     with path.open("rb") as handle:  # a missing or unreadable path is the caller's error
-        size = os.fstat(handle.fileno()).st_size
-        if size > limits.max_file_bytes:
+        info = os.fstat(handle.fileno())
+        size = info.st_size
+        if not stat.S_ISREG(info.st_mode):
+            report.fail(Status.MALFORMED, "not a regular file (a device, pipe or folder)")
+        elif size > limits.max_file_bytes:
             report.fail(
                 Status.MALFORMED,
                 f"the file is larger than the limit of {limits.max_file_bytes} bytes",
             )
         elif size <= _MAP_ABOVE or not handle.seekable():
-            _guarded(report, handle.read(), policy, limits, force_pixels, catalog)
+            data = handle.read(size + 1)  # a file that grows meanwhile is caught by the scan
+            _guarded(report, data, policy, limits, force_pixels, catalog)
         else:  # large files are mapped, not copied
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
                 _guarded(report, mapped, policy, limits, force_pixels, catalog)
@@ -365,10 +372,19 @@ def _parse_record(report: VerificationReport, envelope: Envelope) -> dict[str, A
             "this software does not know; upgrade aigc-provenance",
         )
         return None
+    if len(envelope.payload) > MAX_RECORD_BYTES:
+        report.fail(
+            Status.MALFORMED,
+            f"the signed record is {len(envelope.payload)} bytes, over the limit of "
+            f"{MAX_RECORD_BYTES}",
+        )
+        return None
     try:
         text = envelope.payload.decode("utf-8")
         doc = json.loads(text, object_pairs_hook=_strict_object)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # JSON escapes can spell lone surrogates, which are not text: refuse them.
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, ValueError, RecursionError) as exc:
         report.fail(Status.MALFORMED, f"the signed record is not valid UTF-8 JSON ({exc})")
         return None
     if not isinstance(doc, dict):
@@ -456,6 +472,13 @@ def _check_content(
             Status.CONTENT_ALTERED,
             f"the image is {scan.width}x{scan.height} but the record was signed for "
             f"{content['width']}x{content['height']}",
+        )
+        return
+    if scan.bit_depth == 16 and scan.color_type in (2, 4, 6):
+        # Pillow decodes 16-bit colour to 8 bits: the low bytes would go unchecked.
+        report.fail(
+            Status.CONTENT_ALTERED,
+            "the image was re-encoded at 16 bits per sample; its pixels cannot be the signed ones",
         )
         return
     if scan.width * scan.height > limits.max_pixels:
@@ -615,12 +638,54 @@ def _check_readable(report: VerificationReport, scan: PngScan, record: dict[str,
             report.fail(Status.MALFORMED, str(exc))
             return
         _compare_xmp(report, found, expected_xmp_fields(record))
+        if found.unexpected:
+            report.fail(
+                Status.METADATA_MISMATCH,
+                "the XMP packet holds content the signer did not write: "
+                + ", ".join(found.unexpected[:5]),
+            )
+    _check_lookalikes(report, scan)
     if missing:
         report.add(
             "metadata_missing",
             "readable copies were removed (not an error: the signed "
             "record is complete): " + ", ".join(missing),
         )
+
+
+def _reader_name(keyword: str) -> str:
+    """A keyword as tag readers such as exiftool name it: case and punctuation dropped."""
+    return "".join(ch for ch in keyword.casefold() if ch.isalnum())
+
+
+#: Names readers show for what we write (PNG text keys, and the XMP fields they list beside them).
+_SHOWN_AS_OURS = {_reader_name(k) for k in OUR_KEYWORDS} | {
+    "description",
+    "digitalsourcetype",
+    "aigc",
+    "creatortool",
+    "createdate",
+    "recordid",
+}
+
+
+def _check_lookalikes(report: VerificationReport, scan: PngScan) -> None:
+    """Text added after signing that readers would show as one of our fields, or as XMP."""
+    for text in scan.texts:
+        if text.keyword in OUR_KEYWORDS:
+            continue
+        name = _reader_name(text.keyword)
+        if name in _SHOWN_AS_OURS:
+            report.fail(
+                Status.METADATA_MISMATCH,
+                f"a text chunk {text.keyword!r} that readers show as one of the signed fields "
+                "was added to the file",
+            )
+        elif name == "rawprofiletypexmp" or "adobe:ns:meta" in text.text[:4096]:
+            report.fail(
+                Status.METADATA_MISMATCH,
+                f"a second XMP packet (text chunk {text.keyword!r}) was added to the file",
+            )
 
 
 _XMP_NAMES = {

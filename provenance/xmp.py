@@ -63,6 +63,9 @@ class XmpFields:
     creator_tool: str | None
     create_date: str | None
     record_id: str | None
+    #: Everything in the packet beyond the single description this project writes: other
+    #: descriptions, properties, duplicates, other languages (what a strict check refuses).
+    unexpected: tuple[str, ...] = ()
 
 
 def expected_xmp_fields(record: Mapping[str, Any]) -> XmpFields:
@@ -145,4 +148,50 @@ def parse_xmp(packet: str) -> XmpFields:
         creator_tool=find("xmp", "CreatorTool"),
         create_date=find("xmp", "CreateDate"),
         record_id=find("aigcprov", "RecordID"),
+        unexpected=tuple(_unexpected(root)),
     )
+
+
+_OURS = {
+    _q("Iptc4xmpExt", "DigitalSourceType"),
+    _q("TC260", "AIGC"),
+    _q("xmp", "CreatorTool"),
+    _q("xmp", "CreateDate"),
+    _q("aigcprov", "RecordID"),
+    _q("dc", "description"),
+}
+
+
+def _local(tag: str) -> str:
+    for prefix, uri in NS.items():
+        if tag.startswith(f"{{{uri}}}"):
+            return f"{prefix}:{tag[len(uri) + 2 :]}"
+    return tag
+
+
+def _unexpected(root: Any) -> list[str]:
+    """What a packet holds beyond the one description this project writes."""
+    found: list[str] = []
+    descriptions = list(root.iter(_q("rdf", "Description")))
+    if len(descriptions) != 1:
+        found.append(f"{len(descriptions)} rdf:Description elements")
+    seen: set[str] = set()
+    for description in descriptions:
+        for attr in description.attrib:
+            if attr != _q("rdf", "about"):
+                found.append(f"attribute {_local(attr)}")
+        for child in description:
+            name = _local(child.tag)
+            if child.tag not in _OURS:
+                found.append(f"property {name}")
+            elif child.tag in seen:
+                found.append(f"second {name}")
+            seen.add(child.tag)
+            if child.tag == _q("dc", "description"):
+                items = list(child.iter(_q("rdf", "li")))
+                langs = [li.get(_XML_LANG) for li in items]
+                if langs != ["x-default"]:
+                    found.append(f"dc:description languages {langs}")
+            elif len(child):
+                found.append(f"structured {name}")
+    return found

@@ -11,6 +11,15 @@ sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PY
 
 if [ ! -x .venv/bin/python ]; then
+  if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
+    # Debian ships venv separately (python3-venv); install it when we can.
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+    else
+      echo "Python's venv module is missing: install it (Debian: apt-get install python3-venv)" >&2
+      exit 2
+    fi
+  fi
   "$PYTHON" -m venv .venv
 fi
 # pip >= 25.1 understands dependency groups (--group dev).

@@ -68,6 +68,14 @@ class TextChunk:
     compressed: bool = False
     invalid_utf8: bool = False
     raw_utf8_in_text: bool = False
+    #: For a tEXt chunk holding raw UTF-8 (a common mistake), the text as its writer meant it;
+    #: ``text`` stays the Latin-1 reading the PNG standard prescribes.
+    utf8_text: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The text as a person should see it."""
+        return self.utf8_text if self.utf8_text is not None else self.text
 
 
 @dataclass
@@ -101,8 +109,25 @@ class PngScan:
 #: Ancillary chunks that change how decoded pixels look: palette, transparency, colour space,
 #: HDR metadata, EXIF (orientation). They are bound to the record by the render digest.
 RENDER_CHUNKS = frozenset(
-    {"PLTE", "tRNS", "gAMA", "cHRM", "sRGB", "iCCP", "cICP", "mDCv", "cLLi", "sBIT", "eXIf"}
+    {
+        "PLTE",
+        "tRNS",
+        "gAMA",
+        "cHRM",
+        "sRGB",
+        "iCCP",
+        "cICP",
+        "mDCv",
+        "cLLi",
+        "sBIT",
+        "eXIf",
+        "acTL",
+        "fcTL",
+        "fdAT",
+    }  # APNG: browsers play the frames instead of the still image
 )
+
+_CRITICAL = frozenset({"IHDR", "PLTE", "IDAT", "IEND"})
 
 # Chunks every ordinary encoder writes; anything else is listed in ``foreign_chunks``.
 _ORDINARY = {
@@ -185,6 +210,10 @@ def scan_png(
         scan.chunk_counts[ctype] = scan.chunk_counts.get(ctype, 0) + 1
         if chunk_total == 1 and ctype != "IHDR":
             raise ContainerError("PNG file does not start with an IHDR chunk")
+        if ctype == "IHDR" and chunk_total > 1:
+            raise ContainerError("PNG file has a second IHDR chunk")
+        if ctype[0].isupper() and ctype not in _CRITICAL:
+            raise ContainerError(f"PNG file has an unknown critical chunk {ctype}")
 
         if ctype == "IDAT":
             if end > size:
@@ -291,6 +320,8 @@ def _read_ihdr(scan: PngScan, data: bytes) -> None:
 def _keyword(raw: bytes, ctype: str) -> str:
     if not 1 <= len(raw) <= 79:
         raise ContainerError(f"{ctype} chunk has an invalid keyword length ({len(raw)} bytes)")
+    if any(b < 32 or 126 < b < 161 for b in raw):
+        raise ContainerError(f"{ctype} chunk keyword holds control characters (file is corrupt)")
     return raw.decode("latin-1")
 
 
@@ -302,6 +333,8 @@ def _inflate(data: bytes, limit: int, what: str) -> bytes:
         raise ContainerError(f"{what} holds corrupt compressed data") from None
     if len(out) > limit or inflater.unconsumed_tail:
         raise ContainerError(f"{what} expands beyond the limit of {limit} bytes (compression bomb)")
+    if not inflater.eof or inflater.unused_data:
+        raise ContainerError(f"{what} holds a truncated or padded compressed stream")
     return out
 
 
@@ -315,17 +348,26 @@ def _decode_text(
     keyword = _keyword(key_raw, ctype)
     what = f"{ctype} chunk {keyword!r}"
     if ctype == "tEXt":
-        raw_utf8 = False
+        if len(rest) > limits.max_text_bytes:
+            raise ContainerError(
+                f"{what} is larger than the limit of {limits.max_text_bytes} bytes"
+            )
+        utf8_text = None
         if not rest.isascii():
-            # Some tools write raw UTF-8 into tEXt; read it as they meant it.
+            # Some tools write raw UTF-8 into tEXt; keep how they meant it, for display.
             try:
-                text = rest.decode("utf-8")
-                raw_utf8 = True
+                utf8_text = rest.decode("utf-8")
             except UnicodeDecodeError:
-                text = rest.decode("latin-1")
-        else:
-            text = rest.decode("latin-1")
-        return TextChunk(ctype, keyword, text, after_idat, raw_utf8_in_text=raw_utf8), len(rest)
+                utf8_text = None
+        chunk = TextChunk(
+            ctype,
+            keyword,
+            rest.decode("latin-1"),
+            after_idat,
+            raw_utf8_in_text=utf8_text is not None,
+            utf8_text=utf8_text,
+        )
+        return chunk, len(rest)
     if ctype == "zTXt":
         if not rest or rest[0] != 0:
             raise ContainerError(f"{what} uses an unknown compression method")

@@ -14,6 +14,7 @@ no record id, binding or labels, so upgrading it gives a *draft* that
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -44,6 +45,8 @@ __all__ = [
 CURRENT_VERSION = "1"
 SCHEMA_IDS: dict[str, str] = {"1": "urn:aigc-provenance:schema:record:1"}
 PAYLOAD_TYPE_PREFIX = "application/vnd.aigc-provenance.record+json; version="
+#: At most this many problems are reported for one record.
+MAX_PROBLEMS = 50
 
 
 def payload_type(version: str = CURRENT_VERSION) -> str:
@@ -95,7 +98,8 @@ def iter_problems(
     """
     if _fast_validator(version).is_valid(record):
         return []
-    errors = _validator(version).iter_errors(record)
+    # A hostile record can hold millions of errors: word the first few only.
+    errors = itertools.islice(_validator(version).iter_errors(record), MAX_PROBLEMS)
     problems = sorted((err.json_path, _short_message(err.message)) for err in errors)
     # Should the two ever disagree, the record is refused all the same.
     return problems or [("$", "the record does not match the schema")]

@@ -13,8 +13,11 @@ Statuses: ``active`` (signs new records; one local key at a time), ``retired`` (
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -116,6 +119,18 @@ class KeyRing:
             entries[entry.key_id] = entry
         return cls(directory, entries)
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the ring's lock, and re-read it, so concurrent changes are never lost."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / ".lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._entries = KeyRing.open(self.directory)._entries
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def _save(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)
@@ -178,6 +193,10 @@ class KeyRing:
 
     def init(self, passphrase: bytes | None = None, label: str | None = None) -> KeyEntry:
         """Create the first local signing key. Refuses if an active one exists."""
+        with self._locked():
+            return self._init(passphrase, label)
+
+    def _init(self, passphrase: bytes | None, label: str | None) -> KeyEntry:
         if self.active_local() is not None:
             raise KeyRingError(
                 f"{self.directory} already has an active signing key; "
@@ -187,6 +206,10 @@ class KeyRing:
 
     def rotate(self, passphrase: bytes | None = None, label: str | None = None) -> KeyEntry:
         """Make a new active key; the previous active key becomes ``retired``."""
+        with self._locked():
+            return self._rotate(passphrase, label)
+
+    def _rotate(self, passphrase: bytes | None, label: str | None) -> KeyEntry:
         old = self.active_local()
         if old is not None:
             self._entries[old.key_id] = replace(old, status=KeyStatus.RETIRED, retired_at=utc_now())
@@ -211,6 +234,10 @@ class KeyRing:
 
     def revoke(self, key_id_prefix: str, reason: str | None = None) -> KeyEntry:
         """Revoke a key (ours or a trusted one). Its signatures then report ``revoked_key``."""
+        with self._locked():
+            return self._revoke(key_id_prefix, reason)
+
+    def _revoke(self, key_id_prefix: str, reason: str | None) -> KeyEntry:
         entry = self.find(key_id_prefix)
         if entry.status is KeyStatus.REVOKED:
             raise KeyRingError(f"key {entry.key_id} was already revoked at {entry.revoked_at}")
@@ -223,6 +250,10 @@ class KeyRing:
 
     def trust(self, public_key: PublicKey, label: str | None = None) -> KeyEntry:
         """Trust another signer's exported public key."""
+        with self._locked():
+            return self._trust(public_key, label)
+
+    def _trust(self, public_key: PublicKey, label: str | None) -> KeyEntry:
         existing = self._entries.get(public_key.key_id)
         if existing is not None:
             raise KeyRingError(

@@ -202,3 +202,32 @@ def test_demo_and_console_script(tmp_path: Path) -> None:
         check=False,
     )
     assert again.returncode == 0 and json.loads(again.stdout)["status"] == "verified"
+
+
+def test_existing_sidecar_is_never_replaced(
+    home: Path, photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "keys", "init")
+    (tmp_path / "mine.json").write_text("my notes")
+    code, _, err = run(
+        capsys, "sign", str(photo), "--prompt", "cat", "--out", str(tmp_path / "mine.png")
+    )
+    assert code == 2 and "mine.json already exists; pass --overwrite" in err
+    assert (tmp_path / "mine.json").read_text() == "my notes"
+    assert not (tmp_path / "mine.png").exists()
+    sidecar = tmp_path / "facts.json"
+    sidecar.write_text(json.dumps(WEBUI_SIDECAR))
+    code, _, err = run(
+        capsys, "sign", str(photo), "--record", str(sidecar), "--out", str(tmp_path / "facts.png")
+    )
+    assert code == 2 and "would replace the --record file" in err
+
+
+def test_control_characters_are_escaped_in_output(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evil = tmp_path / "a\x1b[2Kb.png"
+    sample_image().save(evil)
+    code, out, _ = run(capsys, "verify", str(evil))
+    assert code == 1
+    assert "\x1b" not in out and "a\\x1b[2Kb.png" in out
