@@ -33,6 +33,7 @@ import json
 import logging
 import mmap
 import os
+import re
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,7 @@ Source = str | os.PathLike[str] | bytes
 
 #: A record is a few KB; the schema allows long prompts. Anything larger is refused unparsed.
 MAX_RECORD_BYTES = 1 << 20
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 #: Files up to this size are read into memory; larger ones are memory-mapped.
 _MAP_ABOVE = 256 << 20
 
@@ -383,7 +385,8 @@ def _parse_record(report: VerificationReport, envelope: Envelope) -> dict[str, A
         text = envelope.payload.decode("utf-8")
         doc = json.loads(text, object_pairs_hook=_strict_object)
         # JSON escapes can spell lone surrogates, which are not text: refuse them.
-        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        if _SURROGATE_ESCAPE.search(envelope.payload):
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
     except (UnicodeError, ValueError, RecursionError) as exc:
         report.fail(Status.MALFORMED, f"the signed record is not valid UTF-8 JSON ({exc})")
         return None

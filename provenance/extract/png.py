@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import mmap
+import re
 import struct
 import zlib
 from collections.abc import Iterable
@@ -126,6 +127,9 @@ RENDER_CHUNKS = frozenset(
         "fdAT",
     }  # APNG: browsers play the frames instead of the still image
 )
+
+#: Bytes a keyword may not hold: PNG keywords are printable Latin-1.
+_NOT_KEYWORD = re.compile(rb"[\x00-\x1f\x7f-\xa0]")
 
 _CRITICAL = frozenset({"IHDR", "PLTE", "IDAT", "IEND"})
 
@@ -320,7 +324,7 @@ def _read_ihdr(scan: PngScan, data: bytes) -> None:
 def _keyword(raw: bytes, ctype: str) -> str:
     if not 1 <= len(raw) <= 79:
         raise ContainerError(f"{ctype} chunk has an invalid keyword length ({len(raw)} bytes)")
-    if any(b < 32 or 126 < b < 161 for b in raw):
+    if _NOT_KEYWORD.search(raw):
         raise ContainerError(f"{ctype} chunk keyword holds control characters (file is corrupt)")
     return raw.decode("latin-1")
 
