@@ -1,0 +1,70 @@
+"""Migrations: from an empty database and from every earlier revision, with no model drift."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from provenance.catalog.store import (
+    Catalog,
+    _alembic_config,
+    _engine,
+    head_revision,
+    upgrade_catalog,
+)
+from provenance.errors import CatalogError
+
+
+def _revisions() -> list[str]:
+    script = ScriptDirectory.from_config(_alembic_config())
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def test_upgrade_from_empty_then_no_drift(catalog_url: str) -> None:
+    before, after = upgrade_catalog(catalog_url)
+    assert before is None and after == head_revision()
+    engine = _engine(catalog_url)
+    try:
+        with engine.begin() as conn:
+            command.check(_alembic_config(conn))  # raises if models and migrations differ
+    finally:
+        engine.dispose()
+    assert upgrade_catalog(catalog_url) == (head_revision(), head_revision())
+
+
+def test_upgrade_from_every_earlier_revision(catalog_url: str) -> None:
+    revisions = _revisions()
+    assert revisions[-1] == head_revision()
+    engine = _engine(catalog_url)
+    try:
+        for start in ["base", *revisions[:-1]]:
+            with engine.begin() as conn:
+                command.downgrade(_alembic_config(conn), "base")
+            if start != "base":
+                with engine.begin() as conn:
+                    command.upgrade(_alembic_config(conn), start)
+            with engine.begin() as conn:
+                command.upgrade(_alembic_config(conn), "head")
+                command.check(_alembic_config(conn))
+    finally:
+        engine.dispose()
+
+
+def test_outdated_catalog_names_the_command(catalog_url: str) -> None:
+    Catalog.open(catalog_url).close()
+    engine = _engine(catalog_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = 'ancient'"))
+    finally:
+        engine.dispose()
+    with pytest.raises(CatalogError, match="is at revision ancient") as info:
+        Catalog.open(catalog_url)
+    assert "aigc-prov db upgrade" in info.value.diagnostics()
+
+
+def test_missing_catalog_is_not_created_when_asked_not_to(catalog_url: str) -> None:
+    with pytest.raises(CatalogError, match=r"no catalog at .*; run `aigc-prov db upgrade`"):
+        Catalog.open(catalog_url, create=False)

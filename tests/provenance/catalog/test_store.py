@@ -1,0 +1,209 @@
+"""The catalog store on SQLite and PostgreSQL: search, filters, cursors, look-ups, keys, audit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from provenance import KeyRing, SigningKey, sign_image
+from provenance.catalog.store import (
+    Catalog,
+    SearchQuery,
+    decode_cursor,
+    encode_cursor,
+    record_values,
+)
+from provenance.errors import CatalogError
+from tests.conftest import attestation, sample_image
+
+PROMPTS = [
+    ("一只橘猫坐在窗台上，高清照片", "Z-Image-Turbo", 8, 0.0, 101),
+    ("an orange cat on a windowsill, photo", "Z-Image-Turbo", 8, 0.0, 102),
+    ("油画风格的山水，远处有一只猫", "Z-Image", 30, 4.0, 103),
+    ("cinematic city at night, rain, neon", "Z-Image", 40, 5.0, 104),
+    ("少女的肖像，动漫风格，赛璐璐", "Z-Image", 28, 3.5, 105),
+    ("a girl reading under a cherry tree, watercolor", "Z-Image-Turbo", 9, 0.0, 106),
+]
+
+
+def _fill(
+    catalog: Catalog, key: SigningKey, rows: list[tuple[str, str, int, float, int]]
+) -> list[str]:
+    ids = []
+    for i, (prompt, model, steps, cfg, seed) in enumerate(rows):
+        signed = sign_image(
+            sample_image(i, (32, 24)),
+            attestation(prompt, model=model, steps=steps, cfg_scale=cfg, seed=seed),
+            key,
+        )
+        values = record_values(
+            signed.record,
+            signed.record_bytes,
+            signed.envelope.to_json(),
+            key.key_id,
+            file_path=None,
+            state="complete",
+        )
+        assert catalog.add_record(values)
+        ids.append(signed.record_id)
+    return ids
+
+
+def _prompts(catalog: Catalog, **kw: object) -> list[str]:
+    return [row.prompt for row in catalog.search(SearchQuery(**kw)).rows]  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def filled(catalog: Catalog) -> Catalog:
+    _fill(catalog, SigningKey.generate(), PROMPTS)
+    return catalog
+
+
+def test_two_character_chinese_word_inside_a_long_prompt(filled: Catalog) -> None:
+    assert _prompts(filled, text="橘猫") == ["一只橘猫坐在窗台上，高清照片"]
+    assert _prompts(filled, text="窗台") == ["一只橘猫坐在窗台上，高清照片"]
+    assert _prompts(filled, text="高清照片") == ["一只橘猫坐在窗台上，高清照片"]
+    assert _prompts(filled, text="猫") == [
+        "油画风格的山水，远处有一只猫",
+        "一只橘猫坐在窗台上，高清照片",
+    ]
+    assert _prompts(filled, text="狗") == []
+
+
+def test_english_words_case_insensitive(filled: Catalog) -> None:
+    assert _prompts(filled, text="Cat") == ["an orange cat on a windowsill, photo"]
+    assert _prompts(filled, text="watercolor girl") == [
+        "a girl reading under a cherry tree, watercolor"
+    ]
+    assert _prompts(filled, text="cat dog") == []
+
+
+def test_filters(filled: Catalog) -> None:
+    assert len(_prompts(filled, model="Z-Image")) == 3
+    assert _prompts(filled, seed=104) == ["cinematic city at night, rain, neon"]
+    assert len(_prompts(filled, steps_min=28, steps_max=30)) == 2
+    assert len(_prompts(filled, cfg_min=3.5, cfg_max=4.0)) == 2
+    assert len(_prompts(filled, width=32, height=24)) == 6
+    assert _prompts(filled, text="猫", model="Z-Image") == ["油画风格的山水，远处有一只猫"]
+    now = datetime.now(UTC)
+    assert len(_prompts(filled, since=now - timedelta(hours=1))) == 6
+    assert _prompts(filled, until=now - timedelta(days=1)) == []
+
+
+def test_signer_rating_and_tag_filters(catalog: Catalog) -> None:
+    mine, theirs = SigningKey.generate(), SigningKey.generate()
+    first = _fill(catalog, mine, PROMPTS[:2])
+    _fill(catalog, theirs, PROMPTS[2:4])
+    assert len(_prompts(catalog, signer=mine.key_id[:10])) == 2
+    catalog.rate(first[0], 5)
+    catalog.rate(first[1], 2)
+    assert _prompts(catalog, rating_min=4) == [PROMPTS[0][0]]
+    catalog.add_tags(first[1], ["favourite", "cats"])
+    assert _prompts(catalog, tag="cats") == [PROMPTS[1][0]]
+    assert catalog.tags_of(first[1]) == ["cats", "favourite"]
+    with pytest.raises(CatalogError, match="a rating is a whole number from 1 to 5"):
+        catalog.rate(first[0], 6)
+    with pytest.raises(CatalogError, match="no record nope in the catalog"):
+        catalog.rate("nope", 3)
+
+
+def test_cursor_pagination_stays_correct_while_rows_are_added(catalog: Catalog) -> None:
+    key = SigningKey.generate()
+    _fill(catalog, key, [(f"cat picture {i}", "m", 8, 0.0, i) for i in range(7)])
+    first = catalog.search(SearchQuery(text="cat", limit=3))
+    assert [r.prompt for r in first.rows] == ["cat picture 6", "cat picture 5", "cat picture 4"]
+    _fill(catalog, key, [(f"cat picture new {i}", "m", 8, 0.0, 100 + i) for i in range(4)])
+    seen = [r.prompt for r in first.rows]
+    cursor = first.next_cursor
+    while cursor:
+        page = catalog.search(SearchQuery(text="cat", limit=3, cursor=cursor))
+        seen += [r.prompt for r in page.rows]
+        cursor = page.next_cursor
+    assert seen == [f"cat picture {i}" for i in range(6, -1, -1)]  # no repeats, no gaps
+
+
+def test_bad_cursor_is_refused() -> None:
+    assert decode_cursor(encode_cursor(42)) == 42
+    with pytest.raises(CatalogError, match="the cursor is not one this catalog returned"):
+        decode_cursor("garbage!!")
+
+
+def test_pending_rows_are_invisible_until_complete(catalog: Catalog) -> None:
+    key = SigningKey.generate()
+    signed = sign_image(sample_image(), attestation("pending cat"), key)
+    values = record_values(
+        signed.record,
+        signed.record_bytes,
+        signed.envelope.to_json(),
+        key.key_id,
+        file_path="/nowhere.png",
+        state="pending",
+    )
+    catalog.begin_record(values)
+    assert catalog.get(signed.record_id) is None
+    assert _prompts(catalog, text="cat") == []
+    assert [r.record_id for r in catalog.pending()] == [signed.record_id]
+    with pytest.raises(CatalogError, match="is already in the catalog"):
+        catalog.begin_record(values)
+    catalog.complete_record(signed.record_id, "ab" * 32)
+    assert catalog.get(signed.record_id) is not None
+    assert _prompts(catalog, text="cat") == ["pending cat"]
+
+
+def test_lookups_by_pixel_digest_and_perceptual_hash(catalog: Catalog) -> None:
+    key = SigningKey.generate()
+    ids = _fill(catalog, key, PROMPTS[:3])
+    row = catalog.get(ids[1])
+    assert row is not None
+    assert [r.record_id for r in catalog.by_pixel_digest(row.pixel_digest)] == [ids[1]]
+    near = catalog.by_phash(row.phash)
+    assert near[0][0].record_id == ids[1] and near[0][1] == 0
+    flipped = f"{int(row.phash, 16) ^ 0b101:016x}"  # two bits away
+    assert next((r.record_id, d) for r, d in catalog.by_phash(flipped)) == (ids[1], 2)
+    far = f"{int(row.phash, 16) ^ 0xFFFFFFFF00000000:016x}"
+    assert all(r.record_id != ids[1] for r, _ in catalog.by_phash(far))
+
+
+def test_keys_and_audit_log_are_stored(catalog: Catalog, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from provenance.catalog.store import keys, verifications
+
+    ring = KeyRing.open(tmp_path / "ring")
+    entry = ring.init()
+    catalog.sync_keys(ring.entries())
+    ring.revoke(entry.key_id, reason="lost")
+    catalog.sync_keys(ring.entries())
+    catalog.log_verification(
+        input_digest="0" * 64,
+        input_name="x.png",
+        origin="test",
+        status="verified",
+        record_id=None,
+        signer_key_id=entry.key_id,
+        findings=[{"code": "bytes_match", "message": "ok"}],
+    )
+    with catalog.engine.connect() as conn:
+        key_row = conn.execute(select(keys)).one()
+        audit = conn.execute(select(verifications)).one()
+    assert (
+        key_row.status == "revoked" and key_row.revoked_at and key_row.revocation_reason == "lost"
+    )
+    assert audit.status == "verified" and audit.input_name == "x.png"
+
+
+def test_same_results_on_every_engine(catalog: Catalog) -> None:
+    """Expected lists are fixed, so both parametrizations must produce exactly these."""
+    _fill(catalog, SigningKey.generate(), PROMPTS)
+    expected = {
+        "照片": ["一只橘猫坐在窗台上，高清照片"],
+        "风格": ["少女的肖像，动漫风格，赛璐璐", "油画风格的山水，远处有一只猫"],
+        "a": [
+            "a girl reading under a cherry tree, watercolor",
+            "an orange cat on a windowsill, photo",
+        ],
+        "rain neon": ["cinematic city at night, rain, neon"],
+    }
+    for text, prompts in expected.items():
+        assert _prompts(catalog, text=text) == prompts, text
