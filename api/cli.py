@@ -17,12 +17,14 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from blake3 import blake3
 from tqdm import tqdm
 
+from api.cli_kb import add_filter_arguments, query_from_args, register
 from api.settings import ENV_CATALOG, ENV_HOME, ENV_PASSPHRASE, catalog_url, default_home
 from provenance import (
     Attestation,
@@ -40,7 +42,7 @@ from provenance import (
     verify,
 )
 from provenance.catalog.fsck import fsck
-from provenance.catalog.store import Catalog, SearchQuery, parse_time, upgrade_catalog
+from provenance.catalog.store import Catalog, upgrade_catalog
 from provenance.errors import RecordInputError
 from provenance.finalize import open_image, sidecar_path
 from provenance.inspect import Inspection, inspect
@@ -446,53 +448,6 @@ def _redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _time_arg(text_value: str) -> Any:
-    try:
-        return parse_time(text_value if "T" in text_value else f"{text_value}T00:00:00")
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text_value!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS)"
-        ) from None
-
-
-def add_filter_arguments(p: argparse.ArgumentParser) -> None:
-    """The record filters shared by search, export and the knowledge base."""
-    p.add_argument("--model")
-    p.add_argument("--seed", type=_non_negative_int)
-    p.add_argument("--steps-min", type=_positive_int)
-    p.add_argument("--steps-max", type=_positive_int)
-    p.add_argument("--cfg-min", type=_non_negative_float)
-    p.add_argument("--cfg-max", type=_non_negative_float)
-    p.add_argument("--width", type=_positive_int)
-    p.add_argument("--height", type=_positive_int)
-    p.add_argument("--since", type=_time_arg, help="YYYY-MM-DD or an RFC 3339 time (UTC)")
-    p.add_argument("--until", type=_time_arg, help="YYYY-MM-DD or an RFC 3339 time (UTC)")
-    p.add_argument("--signer", metavar="KEYID", help="signer key id or a prefix of it")
-    p.add_argument("--rating-min", type=int, choices=range(1, 6), metavar="1..5")
-    p.add_argument("--tag")
-
-
-def query_from_args(args: argparse.Namespace, text: str | None = None) -> SearchQuery:
-    return SearchQuery(
-        text=text,
-        model=args.model,
-        seed=args.seed,
-        steps_min=args.steps_min,
-        steps_max=args.steps_max,
-        cfg_min=args.cfg_min,
-        cfg_max=args.cfg_max,
-        width=args.width,
-        height=args.height,
-        since=args.since,
-        until=args.until,
-        signer=args.signer,
-        rating_min=args.rating_min,
-        tag=args.tag,
-        limit=getattr(args, "limit", 20),
-        cursor=getattr(args, "cursor", None),
-    )
-
-
 def _row_summary(row: Any) -> dict[str, Any]:
     return {
         "record_id": row.record_id,
@@ -512,7 +467,8 @@ def _row_summary(row: Any) -> dict[str, Any]:
 
 def cmd_search(args: argparse.Namespace) -> int:
     with _open_catalog(args) as catalog:
-        page = catalog.search(query_from_args(args, args.text))
+        query = query_from_args(args, args.text)
+        page = catalog.search(replace(query, limit=args.limit, cursor=args.cursor))
     if args.json:
         print(
             json.dumps(
@@ -756,6 +712,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_fsck)
+
+    register(sub, _open_catalog, _policy)
 
     p = sub.add_parser("demo", help="create a key if needed, sign a demo image and verify it")
     p.add_argument("--out", default="out", help="folder for demo.png (default: ./out)")

@@ -1,0 +1,134 @@
+"""Catalog fixtures: every catalog test runs on SQLite and on PostgreSQL.
+
+* ``catalog_url``: the SQLAlchemy URL of a fresh, empty database, once per engine
+  (``[sqlite]``: a file in ``tmp_path``; ``[postgresql]``: a database ``aigc_test_<random>``
+  created for the test and dropped after it, whatever the test left connected).
+* ``catalog``: that database opened with :meth:`Catalog.open` (which migrates an empty
+  database to the newest revision), closed after the test.
+* :func:`add_signed`: sign a small image with given facts through the real signing path and
+  catalogue it as a complete record.
+
+The PostgreSQL server is ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres`` (trust auth, as
+``scripts/test.sh`` starts it) unless ``AIGC_PROV_TEST_POSTGRES`` names another maintenance
+database URL. PostgreSQL cases are skipped, saying why, only when that server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from provenance import SignedImage, SigningKey, sign_image
+from provenance.catalog.store import Catalog, record_values
+from tests.conftest import attestation, sample_image
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "AIGC_PROV_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine | str]:
+    """An AUTOCOMMIT engine on the server's maintenance database, or why there is none."""
+    engine = create_engine(
+        POSTGRES_ADMIN_URL,
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+        connect_args={"connect_timeout": 3},
+    )
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        engine.dispose()
+        where = make_url(POSTGRES_ADMIN_URL).render_as_string(hide_password=True)
+        yield f"PostgreSQL is not reachable at {where}: {str(exc.orig).strip().splitlines()[0]}"
+        return
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=ENGINES)
+def catalog_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_admin: Engine | str
+) -> Iterator[str]:
+    """The URL of a fresh, empty database on each engine (not migrated: see ``catalog``)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+        return
+    if isinstance(postgres_admin, str):
+        pytest.skip(postgres_admin)
+    name = f"aigc_test_{secrets.token_hex(6)}"
+    with postgres_admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with postgres_admin.connect() as conn:
+            # end connections a test left open (e.g. an engine it did not dispose) before dropping
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+
+@pytest.fixture
+def catalog(catalog_url: str) -> Iterator[Catalog]:
+    """A migrated, empty catalog on each engine; closed after the test."""
+    opened = Catalog.open(catalog_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def add_signed(
+    catalog: Catalog,
+    key: SigningKey,
+    prompt: str,
+    n: int = 0,
+    *,
+    steps: int | None = 8,
+    cfg: float | None = 0.0,
+    model: str = "Z-Image-Turbo",
+    seconds: float | None = None,
+    size: tuple[int, int] | None = None,
+    created_at: str | None = None,
+) -> SignedImage:
+    """Sign a small image with these facts and catalogue it as a complete record.
+
+    ``n`` is both the seed and the test image's pattern; ``seconds`` is the generation time,
+    ``size`` the (width, height) the record states (default: the 64x48 image's own size).
+    """
+    facts: dict[str, Any] = {"seed": n, "steps": steps, "cfg_scale": cfg, "model": model}
+    if size is not None:
+        facts["width"], facts["height"] = size
+    draft = attestation(prompt, **facts)
+    if seconds is not None:
+        draft["performance"] = {"generation_time": seconds, "memory_usage_mb": None}
+    signed = sign_image(sample_image(n), draft, key, created_at=created_at)
+    assert catalog.add_record(
+        record_values(
+            signed.record,
+            signed.record_bytes,
+            signed.envelope.to_json(),
+            key.key_id,
+            file_path=None,
+            state="complete",
+        )
+    )
+    return signed
