@@ -284,13 +284,9 @@ def _iso(moment: datetime) -> str:
 def _conditions(catalog: Catalog, query: SearchQuery | None) -> list[Any] | None:
     """The WHERE conditions of ``query`` (complete rows only); None when nothing can match."""
     query = query or SearchQuery()
-    conds = catalog._filters(query)
-    if query.text:
-        wanted = query_tokens(query.text)
-        if not wanted:
-            return None
-        conds.append(catalog._text_condition(wanted))
-    return conds
+    if query.text and not query_tokens(query.text):
+        return None
+    return catalog.conditions(query)
 
 
 def _pages(
@@ -634,7 +630,7 @@ def parameter_stats(catalog: Catalog, model: str | None = None) -> list[ModelPar
     """Per model (or only ``model``): record count, distributions of steps, guidance and
     generation time, and the most common sizes. Most used model first."""
     c = records.c
-    conds: list[Any] = catalog._filters(SearchQuery(model=model))
+    conds: list[Any] = catalog.conditions(SearchQuery(model=model))
     with catalog.engine.connect() as conn:
         per_model = list(
             conn.execute(select(c.model_name, func.count()).where(*conds).group_by(c.model_name))

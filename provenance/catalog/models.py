@@ -135,4 +135,7 @@ class VerificationRow(Base):
     signer_key_id: Mapped[str | None] = mapped_column(String(32))
     findings: Mapped[str] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_verifications_checked_at", "checked_at"),)
+    __table_args__ = (
+        Index("ix_verifications_checked_at", "checked_at"),
+        Index("ix_verifications_record", "record_id", "id"),
+    )

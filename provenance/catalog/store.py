@@ -33,6 +33,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    false,
     func,
     insert,
     inspect,
@@ -354,12 +355,20 @@ class Catalog:
         if not rows:
             return
         with self._write() as conn:
-            existing = set(conn.scalars(select(keys.c.key_id)))
+            existing = {r.key_id: r for r in conn.execute(select(keys))}
             for row in rows:
-                if row["key_id"] in existing:
-                    conn.execute(update(keys).where(keys.c.key_id == row["key_id"]).values(**row))
-                else:
+                known = existing.get(row["key_id"])
+                if known is None:
                     conn.execute(insert(keys).values(**row))
+                    continue
+                if known.status == "revoked":  # a revocation is never undone by a sync
+                    row = {
+                        **row,
+                        "status": "revoked",
+                        "revoked_at": known.revoked_at,
+                        "revocation_reason": known.revocation_reason,
+                    }
+                conn.execute(update(keys).where(keys.c.key_id == row["key_id"]).values(**row))
 
     def log_verification(
         self,
@@ -404,9 +413,9 @@ class Catalog:
             raise CatalogError(f"no record {record_id} in the catalog")
         with self._write() as conn:
             present = set(conn.scalars(select(tags.c.tag).where(tags.c.record_pk == row.id)))
-            for tag in dict.fromkeys(t.strip() for t in new_tags if t.strip()):
+            for tag in dict.fromkeys(t.strip()[:128] for t in new_tags if t.strip()):
                 if tag not in present:
-                    conn.execute(insert(tags).values(record_pk=row.id, tag=tag[:128]))
+                    conn.execute(insert(tags).values(record_pk=row.id, tag=tag))
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -492,6 +501,16 @@ class Catalog:
             return sorted(conn.scalars(select(tags.c.tag).where(tags.c.record_pk == row.id)))
 
     # -- search ----------------------------------------------------------------------------------
+
+    def conditions(self, q: SearchQuery) -> list[Any]:
+        """The WHERE conditions of ``q`` (filters and text, not the cursor) over ``records``."""
+        conds = self._filters(q)
+        wanted = query_tokens(q.text) if q.text else []
+        if q.text and not wanted:
+            conds.append(false())
+        elif wanted:
+            conds.append(self._text_condition(wanted))
+        return conds
 
     def _filters(self, q: SearchQuery) -> list[Any]:
         c = records.c

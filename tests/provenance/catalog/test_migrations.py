@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
 
 from provenance.catalog.store import (
     Catalog,
@@ -52,17 +51,20 @@ def test_upgrade_from_every_earlier_revision(catalog_url: str) -> None:
         engine.dispose()
 
 
-def test_outdated_catalog_names_the_command(catalog_url: str) -> None:
+def test_outdated_catalog_names_the_command_that_upgrades_it(catalog_url: str) -> None:
+    older = _revisions()[-2]
     Catalog.open(catalog_url).close()
     engine = _engine(catalog_url)
     try:
         with engine.begin() as conn:
-            conn.execute(text("UPDATE alembic_version SET version_num = 'ancient'"))
+            command.downgrade(_alembic_config(conn), older)
     finally:
         engine.dispose()
-    with pytest.raises(CatalogError, match="is at revision ancient") as info:
+    with pytest.raises(CatalogError, match=f"is at revision {older}, this software needs") as info:
         Catalog.open(catalog_url)
     assert "aigc-prov db upgrade" in info.value.diagnostics()
+    assert upgrade_catalog(catalog_url) == (older, head_revision())
+    Catalog.open(catalog_url).close()
 
 
 def test_missing_catalog_is_not_created_when_asked_not_to(catalog_url: str) -> None:

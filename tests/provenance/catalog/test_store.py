@@ -207,3 +207,24 @@ def test_same_results_on_every_engine(catalog: Catalog) -> None:
     }
     for text, prompts in expected.items():
         assert _prompts(catalog, text=text) == prompts, text
+
+
+def test_sync_never_undoes_a_revocation(catalog: Catalog, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from provenance.catalog.store import keys
+
+    ring = KeyRing.open(tmp_path / "ring")
+    entry = ring.init()
+    stale_copy = KeyRing.open(tmp_path / "ring")  # still sees the key active
+    ring.revoke(entry.key_id)
+    catalog.sync_keys(ring.entries())
+    catalog.sync_keys(stale_copy.entries())
+    with catalog.engine.connect() as conn:
+        assert conn.execute(select(keys.c.status)).scalar_one() == "revoked"
+
+
+def test_tags_that_are_equal_once_cut_are_one_tag(catalog: Catalog) -> None:
+    (record_id,) = _fill(catalog, SigningKey.generate(), PROMPTS[:1])
+    catalog.add_tags(record_id, ["x" * 130 + "a", "x" * 130 + "b", " cats "])
+    assert catalog.tags_of(record_id) == ["cats", "x" * 128]
