@@ -493,6 +493,17 @@ def cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_tag(args: argparse.Namespace) -> int:
+    with _open_catalog(args) as catalog:
+        catalog.add_tags(args.record_id, args.tags)
+        tags = catalog.tags_of(args.record_id)
+    if args.json:
+        print(json.dumps({"record_id": args.record_id, "tags": tags}, ensure_ascii=False))
+    else:
+        print(_printable(f"{args.record_id}: {', '.join(tags)}"))
+    return EXIT_OK
+
+
 def cmd_fsck(args: argparse.Namespace) -> int:
     with _open_catalog(args) as catalog:
         result = fsck(
@@ -695,6 +706,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cursor", help="continue after a previous page (printed as 'more:')")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("tag", help="add tags to a catalogued record (filter with --tag)")
+    p.add_argument("record_id", metavar="RECORD_ID")
+    p.add_argument("tags", metavar="TAG", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tag)
 
     p = sub.add_parser("fsck", help="check the catalog against its files; repair interruptions")
     p.add_argument(

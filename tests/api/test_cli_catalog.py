@@ -70,6 +70,11 @@ def test_sign_search_verify_fsck(
     assert code == 0 and "an orange cat, photo" in out
     code, out, _ = cli(capsys, "db", "status", "--json")
     assert json.loads(out)["records"] == 3
+    code, out, _ = cli(capsys, "tag", signed[2]["record_id"], "山水", "favourite", "--json")
+    assert code == 0 and json.loads(out)["tags"] == ["favourite", "山水"]
+    code, out, _ = cli(capsys, "search", "--tag", "山水", "--json")
+    assert [r["record_id"] for r in json.loads(out)["results"]] == [signed[2]["record_id"]]
+    assert cli(capsys, "tag", "no-such-record", "x")[0] == 2
 
     stripped = tmp_path / "stripped.png"
     with Image.open(signed[1]["file"]) as image:
