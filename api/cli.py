@@ -24,6 +24,7 @@ from typing import Any
 from blake3 import blake3
 from tqdm import tqdm
 
+from api._text import printable
 from api.cli_kb import add_filter_arguments, query_from_args, register
 from api.settings import ENV_CATALOG, ENV_HOME, ENV_PASSPHRASE, catalog_url, default_home
 from provenance import (
@@ -270,14 +271,6 @@ def _progress(items: Sequence[str], what: str) -> Iterator[tqdm[str]]:
         bar.close()
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127) if c != 10}
-
-
-def _printable(text: str) -> str:
-    """``text`` with control characters escaped: file contents never drive the terminal."""
-    return text.translate(_CONTROL)
-
-
 def _emit(bar: tqdm[str], line: str) -> None:
     if bar.disable:
         print(line)
@@ -349,7 +342,7 @@ def _verify_line(report: Any) -> str:
     notes = [f.message for f in report.findings if f.code == "container_changed"]
     if notes:
         why = f"  -- {notes[0]}"
-    return _printable(f"{head} {status.value:19} {report.source}{rid}{signer}{why}")
+    return printable(f"{head} {status.value:19} {report.source}{rid}{signer}{why}")
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -413,7 +406,7 @@ def _inspect_text(found: Inspection) -> str:
     if report.record is not None:
         body = json.dumps(report.record, ensure_ascii=False, indent=2).replace("\n", "\n    ")
         lines.append(f"  signed record:\n    {body}")
-    return _printable("\n".join(lines))
+    return printable("\n".join(lines))
 
 
 # --- catalog: db, search, fsck -------------------------------------------------------------------
@@ -481,7 +474,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         when = row.created_at.strftime("%Y-%m-%d %H:%M") if row.created_at else ""
         head = row.prompt.replace("\n", " ")[:60]
         print(
-            _printable(
+            printable(
                 f"{row.record_id}  {when}  {row.model_name[:24]:24}  seed={row.seed}  "
                 f"steps={row.steps}  cfg={row.cfg_scale}  {head}"
             )
@@ -500,7 +493,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"record_id": args.record_id, "tags": tags}, ensure_ascii=False))
     else:
-        print(_printable(f"{args.record_id}: {', '.join(tags)}"))
+        print(printable(f"{args.record_id}: {', '.join(tags)}"))
     return EXIT_OK
 
 

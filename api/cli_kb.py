@@ -28,6 +28,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from api._text import printable
 from provenance.catalog.knowledge import (
     Distribution,
     count_matching,
@@ -66,7 +67,7 @@ PolicyFor = Callable[[argparse.Namespace], TrustPolicy]
 
 
 def _out(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
+    sys.stdout.write(printable(line) + "\n")
 
 
 def _print_json(value: Any) -> None:
