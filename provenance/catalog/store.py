@@ -27,9 +27,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Engine,
+    Integer,
     Row,
     Table,
     and_,
+    column,
     create_engine,
     delete,
     event,
@@ -39,6 +41,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    table,
     text,
     update,
 )
@@ -548,18 +551,35 @@ class Catalog:
 
         Pages are keyset-paginated on the insertion id, so rows added while a client pages
         through never shift or repeat what it sees.
+
+        On SQLite a text search is driven by the FTS5 index itself, read newest first
+        (``ORDER BY records_fts.rowid DESC``, the cursor a rowid bound FTS5 seeks to) and joined
+        to ``records`` by rowid, so a page costs about its own rows however many records match;
+        ``id IN (SELECT rowid ... MATCH ...)`` first collected every match.
         """
         limit = max(1, min(q.limit, MAX_PAGE))
         conds = self._filters(q)
-        if q.cursor:
-            conds.append(records.c.id < decode_cursor(q.cursor))
+        before = decode_cursor(q.cursor) if q.cursor else None
         wanted = query_tokens(q.text) if q.text else []
         if q.text and not wanted:
             return SearchPage()
-        query = select(records)
-        if wanted:
+        source: Any = records
+        key: Any = records.c.id
+        if wanted and self.dialect == "sqlite":
+            source = _fts.join(records, records.c.id == _fts.c.rowid)
+            key = _fts.c.rowid  # the same value as records.id
+            conds.append(text("records_fts MATCH :match").bindparams(match=_fts_match(wanted)))
+        elif wanted:
             conds.append(self._text_condition(wanted))
-        query = query.where(and_(*conds)).order_by(records.c.id.desc()).limit(limit + 1)
+        if before is not None:
+            conds.append(key < before)
+        query = (
+            select(records)
+            .select_from(source)
+            .where(and_(*conds))
+            .order_by(key.desc())
+            .limit(limit + 1)
+        )
         with self.engine.connect() as conn:
             rows = list(conn.execute(query))
         page = SearchPage(rows=rows[:limit])
@@ -568,14 +588,23 @@ class Catalog:
         return page
 
     def _text_condition(self, wanted: list[str]) -> Any:
+        """A WHERE condition: the record holds every token in ``wanted``."""
         if self.dialect == "sqlite":
-            match = " ".join('"' + token.replace('"', '""') + '"' for token in wanted)
             fts = text("SELECT rowid FROM records_fts WHERE records_fts MATCH :match").bindparams(
-                match=match
+                match=_fts_match(wanted)
             )
             return records.c.id.in_(fts)
         tsquery = func.plainto_tsquery("simple", " ".join(wanted))
         return func.to_tsvector("simple", records.c.search_text).op("@@")(tsquery)
+
+
+#: The SQLite FTS5 index over ``records.search_text`` (made by the migration), as a join source.
+_fts = table("records_fts", column("rowid", Integer))
+
+
+def _fts_match(wanted: list[str]) -> str:
+    """An FTS5 query matching rows that hold every token (each a quoted phrase)."""
+    return " ".join('"' + token.replace('"', '""') + '"' for token in wanted)
 
 
 def _safe(url: str) -> str:
