@@ -573,6 +573,13 @@ class Catalog:
             conds.append(self._text_condition(wanted))
         if before is not None:
             conds.append(key < before)
+        if q.since is not None or q.until is not None:
+            # A time window implies a range of ids: bounding the scan by it cannot change the
+            # rows, and it spares reading every newer row when the window lies in the past.
+            window = self._id_range(q.since, q.until)
+            if window is None:
+                return SearchPage()
+            conds.extend((key >= window[0], key <= window[1]))
         query = (
             select(records)
             .select_from(source)
@@ -586,6 +593,19 @@ class Catalog:
         if len(rows) > limit:
             page.next_cursor = encode_cursor(rows[limit - 1].id)
         return page
+
+    def _id_range(self, since: datetime | None, until: datetime | None) -> tuple[int, int] | None:
+        """The smallest and largest id of rows created within the window (from the created_at
+        index alone; pending rows may widen the range, never narrow it)."""
+        conds = []
+        if since is not None:
+            conds.append(records.c.created_at >= _utc(since))
+        if until is not None:
+            conds.append(records.c.created_at <= _utc(until))
+        query = select(func.min(records.c.id), func.max(records.c.id)).where(*conds)
+        with self.engine.connect() as conn:
+            low, high = conn.execute(query).one()
+        return None if low is None else (int(low), int(high))
 
     def _text_condition(self, wanted: list[str]) -> Any:
         """A WHERE condition: the record holds every token in ``wanted``."""

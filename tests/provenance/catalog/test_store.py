@@ -228,3 +228,32 @@ def test_tags_that_are_equal_once_cut_are_one_tag(catalog: Catalog) -> None:
     (record_id,) = _fill(catalog, SigningKey.generate(), PROMPTS[:1])
     catalog.add_tags(record_id, ["x" * 130 + "a", "x" * 130 + "b", " cats "])
     assert catalog.tags_of(record_id) == ["cats", "x" * 128]
+
+
+def test_time_windows_when_creation_times_are_out_of_insertion_order(catalog: Catalog) -> None:
+    key = SigningKey.generate()
+    times = [
+        "2026-03-01T10:00:00Z",
+        "2025-12-24T08:00:00Z",
+        "2026-06-30T23:59:59Z",
+        "2026-01-15T00:00:00Z",
+        "2025-11-02T12:00:00Z",
+    ]
+    for i, when in enumerate(times):
+        draft = {**attestation(f"cat {i}"), "created_at": when}
+        signed = sign_image(sample_image(i, (16, 16)), draft, key)
+        catalog.add_record(
+            record_values(
+                signed.record,
+                signed.record_bytes,
+                signed.envelope.to_json(),
+                key.key_id,
+                file_path=None,
+                state="complete",
+            )
+        )
+    since, until = datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC)
+    assert _prompts(catalog, since=since, until=until) == ["cat 3", "cat 1", "cat 0"]
+    assert _prompts(catalog, text="cat", since=since, until=until, limit=2) == ["cat 3", "cat 1"]
+    assert _prompts(catalog, until=datetime(2025, 11, 30, tzinfo=UTC)) == ["cat 4"]
+    assert _prompts(catalog, since=datetime(2027, 1, 1, tzinfo=UTC)) == []
