@@ -1,8 +1,9 @@
 """Consistency between the catalog and the files it names, and the repair of what a crash left.
 
 1. Pending rows (a finalize was interrupted): if the file exists, is complete and carries exactly
-   the row's signed record, the row is completed; otherwise the row is dropped, with any
-   temporary file the interrupted write left next to it.
+   the row's signed record, the row is completed (and a missing sidecar written from the
+   catalog's copy); otherwise the row is dropped. Temporary files the interrupted writes left
+   next to it are removed either way.
 2. Complete rows whose file is gone, or whose bytes changed since they were written, are
    reported (never deleted: the record stays as evidence).
 3. Signed PNGs found in the given folders that have no row (a record written elsewhere, or a
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +21,10 @@ from typing import Any
 
 from blake3 import blake3
 
+from provenance._files import atomic_write_bytes
 from provenance.catalog.store import Catalog, record_values
 from provenance.extract.png import scan_png
+from provenance.finalize import sidecar_path
 from provenance.record import ENVELOPE_KEYWORD
 from provenance.signing.envelope import Envelope
 from provenance.signing.policy import TrustPolicy
@@ -83,18 +87,20 @@ def fsck(
         path = Path(row.file_path) if row.file_path else None
         data = _read(path)
         whole = data is not None and _embedded_payload(data) == bytes(row.record_bytes)
-        if whole and data is not None:
+        if whole and data is not None and path is not None:
             report.completed.append(row.record_id)
             if repair:
+                _restore_sidecar(path, row)
                 catalog.complete_record(row.record_id, blake3(data).hexdigest())
         else:
             report.dropped.append(row.record_id)
             if repair:
                 catalog.forget_record(row.record_id)
-        if repair and path is not None:
-            for stray in path.parent.glob(f".{path.name}.*.tmp"):
-                with contextlib.suppress(OSError):
-                    stray.unlink()
+        if repair and path is not None:  # what the interrupted atomic writes left behind
+            for name in (path.name, sidecar_path(path).name):
+                for stray in path.parent.glob(f".{name}.*.tmp"):
+                    with contextlib.suppress(OSError):
+                        stray.unlink()
     # (2) complete rows whose file is gone or changed
     known_files: set[str] = set()
     for row in catalog.complete_rows():
@@ -115,6 +121,17 @@ def fsck(
                 continue
             _import_file(catalog, path, policy, report, repair)
     return report
+
+
+def _restore_sidecar(path: Path, row: Any) -> None:
+    """Write the sidecar an interrupted finalize did not get to, from the catalog's copy."""
+    side = sidecar_path(path)
+    if side.exists():
+        return
+    doc = json.loads(bytes(row.record_bytes))
+    doc["envelope"] = json.loads(row.envelope)
+    text = json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    atomic_write_bytes(side, text, overwrite=False)
 
 
 def _import_file(

@@ -89,6 +89,7 @@ def test_killed_writers_leave_what_fsck_repairs_completely(tmp_path: Path) -> No
         assert again.consistent and not (again.completed or again.dropped or again.imported)
         images = {p.name for p in out.glob("*.png")}
         assert set(rows) == images, "every image has its row and every row its image"
+        assert {p.stem for p in out.glob("*.json")} == {Path(i).stem for i in images}
         assert not list(out.glob(".*.tmp")), "interrupted temporary files are cleaned up"
         for name in sorted(images)[-3:]:
             assert verify(out / name, policy=_policy(out)).status is Status.VERIFIED
@@ -118,3 +119,26 @@ def test_fsck_reports_missing_and_changed_files_and_imports_strays(tmp_path: Pat
         assert [f for _, f in report.changed] == [str((out / "f-1.png").resolve())]
         assert len(report.imported) == 1 and not report.consistent
         assert catalog.count() == 4
+
+
+def test_interrupted_sidecar_write_is_completed_by_fsck(catalog: Catalog, tmp_path: Path) -> None:
+    """The state a kill between the image's rename and the sidecar's leaves, made on purpose."""
+    import json
+
+    from provenance import SigningKey, sign_image
+    from provenance.finalize import register_pending
+    from tests.conftest import attestation, sample_image
+
+    key = SigningKey.generate()
+    signed = sign_image(sample_image(), attestation("interrupted"), key)
+    image = tmp_path / "x.png"
+    register_pending(catalog, signed, key.key_id, image)
+    image.write_bytes(signed.png)
+    (tmp_path / ".x.json.k3j2.tmp").write_bytes(b'{"half": ')
+    report = fsck(catalog, policy=TrustedKeys([key.public]))
+    assert report.completed == [signed.record_id] and report.consistent
+    assert not list(tmp_path.glob(".*.tmp"))
+    sidecar = json.loads((tmp_path / "x.json").read_text("utf-8"))
+    assert sidecar["generation"]["prompt"] == "interrupted"
+    assert sidecar["envelope"] == signed.envelope.to_dict()
+    assert catalog.get(signed.record_id) is not None
