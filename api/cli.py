@@ -461,7 +461,7 @@ def _row_summary(row: Any) -> dict[str, Any]:
 def cmd_search(args: argparse.Namespace) -> int:
     with _open_catalog(args) as catalog:
         query = query_from_args(args, args.text)
-        page = catalog.search(replace(query, limit=args.limit, cursor=args.cursor))
+        page = catalog.search(replace(query, limit=args.limit, cursor=args.cursor, sort=args.sort))
     if args.json:
         print(
             json.dumps(
@@ -697,6 +697,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_filter_arguments(p)
     p.add_argument("--limit", type=_positive_int, default=20, help="results per page (max 500)")
     p.add_argument("--cursor", help="continue after a previous page (printed as 'more:')")
+    p.add_argument(
+        "--sort",
+        choices=("newest", "relevance"),
+        default="newest",
+        help="newest first (default), or by relevance for a text query (reads every match)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 

@@ -12,6 +12,7 @@ row never points at a half-written file, and ``fsck`` resolves what a crash left
 from __future__ import annotations
 
 import base64
+import heapq
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -153,6 +154,9 @@ class SearchQuery:
     tag: str | None = None
     limit: int = 20
     cursor: str | None = None
+    #: ``newest`` (insertion order, index-ordered) or ``relevance`` (text queries: the share of
+    #: a record's tokens that the query asks for, newest first among equals; reads every match).
+    sort: str = "newest"
 
 
 @dataclass
@@ -174,6 +178,36 @@ def decode_cursor(cursor: str) -> int:
     if not isinstance(value, int) or value < 0:
         raise CatalogError("the cursor is not one this catalog returned")
     return value
+
+
+def encode_relevance_cursor(score: float, last_id: int) -> str:
+    raw = json.dumps({"score": score, "before": last_id}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_relevance_cursor(cursor: str) -> tuple[float, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        doc = json.loads(base64.urlsafe_b64decode(padded))
+        score, before = float(doc["score"]), doc["before"]
+    except (ValueError, KeyError, TypeError):
+        raise CatalogError("the cursor is not one this catalog returned") from None
+    if not isinstance(before, int) or before < 0 or not 0.0 <= score <= 1.0:
+        raise CatalogError("the cursor is not one this catalog returned")
+    return score, before
+
+
+def relevance(search_text: str, wanted: Sequence[str]) -> float:
+    """The share of a record's tokens that the query asks for (0..1), rounded for stable cursors.
+
+    Computed from the stored token string, so every engine ranks alike, and from the record
+    alone, so adding records never changes another record's score.
+    """
+    tokens = search_text.split()
+    if not tokens:
+        return 0.0
+    asked = set(wanted)
+    return round(sum(1 for token in tokens if token in asked) / len(tokens), 9)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -558,6 +592,10 @@ class Catalog:
         ``id IN (SELECT rowid ... MATCH ...)`` first collected every match.
         """
         limit = max(1, min(q.limit, MAX_PAGE))
+        if q.sort not in ("newest", "relevance"):
+            raise CatalogError(f"unknown sort {q.sort!r}: use newest or relevance")
+        if q.sort == "relevance" and q.text:
+            return self._search_by_relevance(q, limit)
         conds = self._filters(q)
         before = decode_cursor(q.cursor) if q.cursor else None
         wanted = query_tokens(q.text) if q.text else []
@@ -592,6 +630,42 @@ class Catalog:
         page = SearchPage(rows=rows[:limit])
         if len(rows) > limit:
             page.next_cursor = encode_cursor(rows[limit - 1].id)
+        return page
+
+    def _search_by_relevance(self, q: SearchQuery, limit: int) -> SearchPage:
+        """Every match scored (streamed, keeping only the best page), best first.
+
+        The cursor is the last (score, id) shown; a page is the best rows after it, so rows added
+        meanwhile never shift or repeat what a reader pages through.
+        """
+        wanted = query_tokens(q.text or "")
+        if not wanted:
+            return SearchPage()
+        after = decode_relevance_cursor(q.cursor) if q.cursor else None
+        query = select(records.c.id, records.c.search_text).where(and_(*self.conditions(q)))
+        best: list[tuple[float, int]] = []  # a min-heap of the best limit+1 (score, id)
+        with self.engine.connect() as conn:
+            streamed = conn.execution_options(stream_results=True, yield_per=5000)
+            for row in streamed.execute(query):
+                key = (relevance(row.search_text, wanted), row.id)
+                if after is not None and key >= after:
+                    continue
+                if len(best) <= limit:
+                    heapq.heappush(best, key)
+                elif key > best[0]:
+                    heapq.heapreplace(best, key)
+        ranked = sorted(best, reverse=True)
+        shown = ranked[:limit]
+        with self.engine.connect() as conn:
+            by_id = {
+                r.id: r
+                for r in conn.execute(
+                    select(records).where(records.c.id.in_([i for _, i in shown]))
+                )
+            }
+        page = SearchPage(rows=[by_id[i] for _, i in shown])
+        if len(ranked) > limit:
+            page.next_cursor = encode_relevance_cursor(*shown[-1])
         return page
 
     def _id_range(self, since: datetime | None, until: datetime | None) -> tuple[int, int] | None:

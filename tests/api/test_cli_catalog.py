@@ -66,6 +66,8 @@ def test_sign_search_verify_fsck(
     assert [r["seed"] for r in first["results"]] == [2, 1] and first["next_cursor"]
     code, out, _ = cli(capsys, "search", "--limit", "2", "--cursor", first["next_cursor"], "--json")
     assert [r["seed"] for r in json.loads(out)["results"]] == [0]
+    code, out, _ = cli(capsys, "search", "cat", "--sort", "relevance", "--json")
+    assert [r["prompt"] for r in json.loads(out)["results"]] == [PROMPTS[1]]
     code, out, _ = cli(capsys, "search", "cat", "--seed", "1")
     assert code == 0 and "an orange cat, photo" in out
     code, out, _ = cli(capsys, "db", "status", "--json")

@@ -257,3 +257,27 @@ def test_time_windows_when_creation_times_are_out_of_insertion_order(catalog: Ca
     assert _prompts(catalog, text="cat", since=since, until=until, limit=2) == ["cat 3", "cat 1"]
     assert _prompts(catalog, until=datetime(2025, 11, 30, tzinfo=UTC)) == ["cat 4"]
     assert _prompts(catalog, since=datetime(2027, 1, 1, tzinfo=UTC)) == []
+
+
+def test_relevance_ranking_is_deterministic_and_pages_stay_correct(catalog: Catalog) -> None:
+    key = SigningKey.generate()
+    rows = [
+        ("cat", "m", 8, 0.0, 1),  # every token is the query: score 1
+        ("a cat on a mat with a hat", "m", 8, 0.0, 2),  # 1 of 7
+        ("cat cat dog", "m", 8, 0.0, 3),  # 2 of 3
+        ("dog", "m", 8, 0.0, 4),  # no match
+        ("cat dog", "m", 8, 0.0, 5),  # 1 of 2
+    ]
+    _fill(catalog, key, rows)
+    ranked = _prompts(catalog, text="cat", sort="relevance")
+    assert ranked == ["cat", "cat cat dog", "cat dog", "a cat on a mat with a hat"]
+    first = catalog.search(SearchQuery(text="cat", sort="relevance", limit=2))
+    assert [r.prompt for r in first.rows] == ranked[:2]
+    _fill(catalog, key, [("cat cat", "m", 8, 0.0, 6)])  # added while paging: ranks first
+    rest = catalog.search(
+        SearchQuery(text="cat", sort="relevance", limit=2, cursor=first.next_cursor)
+    )
+    assert [r.prompt for r in rest.rows] == ranked[2:]
+    assert rest.next_cursor is None
+    with pytest.raises(CatalogError, match="unknown sort 'best'"):
+        catalog.search(SearchQuery(text="cat", sort="best"))
