@@ -17,7 +17,7 @@ config = context.config
 target_metadata = Base.metadata
 
 #: Made by the migrations for one engine only; not part of the ORM models.
-ENGINE_SPECIFIC = ("records_fts", "ix_records_search_text")
+ENGINE_SPECIFIC = ("records_fts", "ix_records_search_", "search_tsv")
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

@@ -8,9 +8,9 @@
 * ``verifications``: the audit log, one row per verification.
 * ``schema_meta``: nothing yet; a place for catalog-wide settings.
 
-The full-text index is engine-specific and made by the migration: an FTS5 table
-``records_fts`` kept in step by triggers on SQLite, a GIN index over
-``to_tsvector('simple', search_text)`` on PostgreSQL.
+The full-text index is engine-specific and made by the migrations: an FTS5 table
+``records_fts`` kept in step by triggers on SQLite; on PostgreSQL a stored generated column
+``search_tsv = to_tsvector('simple', search_text)`` with a GIN index.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    literal_column,
     or_,
     select,
     table,
@@ -689,7 +690,7 @@ class Catalog:
             )
             return records.c.id.in_(fts)
         tsquery = func.plainto_tsquery("simple", " ".join(wanted))
-        return func.to_tsvector("simple", records.c.search_text).op("@@")(tsquery)
+        return literal_column("records.search_tsv").op("@@")(tsquery)
 
 
 #: The SQLite FTS5 index over ``records.search_text`` (made by the migration), as a join source.
