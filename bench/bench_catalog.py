@@ -237,15 +237,7 @@ def like_pattern(term: str) -> str:
 
 def text_predicate(cat: Catalog, term: str) -> Any:
     """The full-text predicate for counting: the index alone, independent of ``search``."""
-    wanted = query_tokens(term)
-    if cat.dialect == "sqlite":
-        match = " ".join('"' + t.replace('"', '""') + '"' for t in wanted)
-        fts = text("SELECT rowid FROM records_fts WHERE records_fts MATCH :match").bindparams(
-            match=match
-        )
-        return records.c.id.in_(fts)
-    tsquery = func.plainto_tsquery("simple", " ".join(wanted))
-    return func.to_tsvector("simple", records.c.search_text).op("@@")(tsquery)
+    return cat._text_condition(query_tokens(term))  # exactly the catalog's own condition
 
 
 def index_count(cat: Catalog, q: SearchQuery) -> tuple[float, int]:
@@ -378,7 +370,7 @@ def pg_disk(cat: Catalog) -> tuple[int, str]:
         db = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
         heap = conn.execute(text("SELECT pg_table_size('records')")).scalar_one()
         idx = conn.execute(text("SELECT pg_indexes_size('records')")).scalar_one()
-        gin = conn.execute(text("SELECT pg_relation_size('ix_records_search_text')")).scalar_one()
+        gin = conn.execute(text("SELECT pg_relation_size('ix_records_search_tsv')")).scalar_one()
     detail = (
         f"records heap+TOAST {heap / 2**20:,.0f} MiB, its indexes {idx / 2**20:,.0f} MiB "
         f"(GIN full-text {gin / 2**20:,.0f} MiB)"

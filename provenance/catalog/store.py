@@ -612,9 +612,11 @@ class Catalog:
             conds.append(self._text_condition(wanted))
         if before is not None:
             conds.append(key < before)
-        if q.since is not None or q.until is not None:
+        if self.dialect == "sqlite" and (q.since is not None or q.until is not None):
             # A time window implies a range of ids: bounding the scan by it cannot change the
             # rows, and it spares reading every newer row when the window lies in the past.
+            # (SQLite's created_at index carries the rowid, so the range costs an index scan;
+            # PostgreSQL would visit the table for it, and its planner does well without.)
             window = self._id_range(q.since, q.until)
             if window is None:
                 return SearchPage()
