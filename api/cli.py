@@ -43,7 +43,7 @@ from provenance import (
     verify,
 )
 from provenance.catalog.fsck import fsck
-from provenance.catalog.store import Catalog, upgrade_catalog
+from provenance.catalog.store import Catalog, redact_url, upgrade_catalog
 from provenance.errors import RecordInputError
 from provenance.finalize import open_image, sidecar_path
 from provenance.inspect import Inspection, inspect
@@ -424,7 +424,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_db_status(args: argparse.Namespace) -> int:
     with Catalog.open(_catalog_url(args), create=False) as catalog:
         info = {
-            "url": _redacted(catalog.url),
+            "url": redact_url(catalog.url),
             "dialect": catalog.dialect,
             "records": catalog.count(),
         }
@@ -433,12 +433,6 @@ def cmd_db_status(args: argparse.Namespace) -> int:
     else:
         print(f"{info['url']} ({info['dialect']}): {info['records']} records")
     return EXIT_OK
-
-
-def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _row_summary(row: Any) -> dict[str, Any]:

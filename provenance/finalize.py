@@ -72,6 +72,21 @@ class SignedImage:
     def record_id(self) -> str:
         return str(self.record["record_id"])
 
+    def catalog_row(
+        self, *, file_path: str | None = None, state: str = "complete"
+    ) -> dict[str, Any]:
+        """This record's catalog row (the signer is the key that signed the envelope)."""
+        from provenance.catalog.store import record_values
+
+        return record_values(
+            self.record,
+            self.record_bytes,
+            self.envelope.to_json(),
+            self.envelope.signatures[0].key_id,
+            file_path=file_path,
+            state=state,
+        )
+
     def sidecar_json(self) -> bytes:
         """The sidecar: the record's fields at the top level (WebUI paths) plus the envelope."""
         doc = dict(self.record)
@@ -185,7 +200,7 @@ def finalize(
             raise FileExistsError(f"{target} already exists")
     signed = sign_image(image, draft, key, producer=producer, compress_level=compress_level)
     if catalog is not None:
-        register_pending(catalog, signed, key.key_id, out_path)
+        register_pending(catalog, signed, out_path)
     try:
         atomic_write_bytes(out_path, signed.png, overwrite=overwrite)
     except BaseException:
@@ -199,17 +214,6 @@ def finalize(
     return FinalizeResult(out_path, side, signed.record_id, signed.record)
 
 
-def register_pending(catalog: Catalog, signed: SignedImage, key_id: str, out_path: Path) -> None:
+def register_pending(catalog: Catalog, signed: SignedImage, out_path: Path) -> None:
     """Commit the catalog row of ``signed`` as pending, before its file is written."""
-    from provenance.catalog.store import record_values
-
-    catalog.begin_record(
-        record_values(
-            signed.record,
-            signed.record_bytes,
-            signed.envelope.to_json(),
-            key_id,
-            file_path=str(out_path.resolve()),
-            state="pending",
-        )
-    )
+    catalog.begin_record(signed.catalog_row(file_path=str(out_path.resolve()), state="pending"))

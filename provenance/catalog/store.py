@@ -62,6 +62,7 @@ __all__ = [
     "SearchPage",
     "SearchQuery",
     "head_revision",
+    "redact_url",
     "upgrade_catalog",
 ]
 
@@ -299,22 +300,22 @@ class Catalog:
         except SQLAlchemyError as exc:
             engine.dispose()
             raise CatalogError(
-                f"cannot open the catalog {_safe(url)}: {exc.__class__.__name__}"
+                f"cannot open the catalog {redact_url(url)}: {exc.__class__.__name__}"
                 f": {exc.orig if hasattr(exc, 'orig') else exc}"
             ) from None
         head = head_revision()
         if current is None and not has_tables:
             if not create:
                 engine.dispose()
-                raise CatalogError(f"no catalog at {_safe(url)}; run `aigc-prov db upgrade`")
+                raise CatalogError(f"no catalog at {redact_url(url)}; run `aigc-prov db upgrade`")
             engine.dispose()
             upgrade_catalog(url)
             engine = _engine(url)
         elif current != head:
             engine.dispose()
             err = CatalogError(
-                f"the catalog at {_safe(url)} is at revision {current or 'none'}, this software "
-                f"needs {head}"
+                f"the catalog at {redact_url(url)} is at revision {current or 'none'}, "
+                f"this software needs {head}"
             )
             err.hint = "Run `aigc-prov db upgrade` (back up the catalog first)."
             raise err
@@ -704,7 +705,7 @@ def _fts_match(wanted: list[str]) -> str:
     return " ".join('"' + token.replace('"', '""') + '"' for token in wanted)
 
 
-def _safe(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL without its password, for messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)

@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from provenance import SignedImage, SigningKey, sign_image
-from provenance.catalog.store import Catalog, record_values
+from provenance.catalog.store import Catalog
 from tests.conftest import attestation, sample_image
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -121,14 +121,5 @@ def add_signed(
     if seconds is not None:
         draft["performance"] = {"generation_time": seconds, "memory_usage_mb": None}
     signed = sign_image(sample_image(n), draft, key, created_at=created_at)
-    assert catalog.add_record(
-        record_values(
-            signed.record,
-            signed.record_bytes,
-            signed.envelope.to_json(),
-            key.key_id,
-            file_path=None,
-            state="complete",
-        )
-    )
+    assert catalog.add_record(signed.catalog_row())
     return signed

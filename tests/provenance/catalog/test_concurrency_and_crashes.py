@@ -132,7 +132,7 @@ def test_interrupted_sidecar_write_is_completed_by_fsck(catalog: Catalog, tmp_pa
     key = SigningKey.generate()
     signed = sign_image(sample_image(), attestation("interrupted"), key)
     image = tmp_path / "x.png"
-    register_pending(catalog, signed, key.key_id, image)
+    register_pending(catalog, signed, image)
     image.write_bytes(signed.png)
     (tmp_path / ".x.json.k3j2.tmp").write_bytes(b'{"half": ')
     report = fsck(catalog, policy=TrustedKeys([key.public]))

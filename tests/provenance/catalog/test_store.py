@@ -12,7 +12,6 @@ from provenance.catalog.store import (
     SearchQuery,
     decode_cursor,
     encode_cursor,
-    record_values,
 )
 from provenance.errors import CatalogError
 from tests.conftest import attestation, sample_image
@@ -37,15 +36,7 @@ def _fill(
             attestation(prompt, model=model, steps=steps, cfg_scale=cfg, seed=seed),
             key,
         )
-        values = record_values(
-            signed.record,
-            signed.record_bytes,
-            signed.envelope.to_json(),
-            key.key_id,
-            file_path=None,
-            state="complete",
-        )
-        assert catalog.add_record(values)
+        assert catalog.add_record(signed.catalog_row())
         ids.append(signed.record_id)
     return ids
 
@@ -132,14 +123,7 @@ def test_bad_cursor_is_refused() -> None:
 def test_pending_rows_are_invisible_until_complete(catalog: Catalog) -> None:
     key = SigningKey.generate()
     signed = sign_image(sample_image(), attestation("pending cat"), key)
-    values = record_values(
-        signed.record,
-        signed.record_bytes,
-        signed.envelope.to_json(),
-        key.key_id,
-        file_path="/nowhere.png",
-        state="pending",
-    )
+    values = signed.catalog_row(file_path="/nowhere.png", state="pending")
     catalog.begin_record(values)
     assert catalog.get(signed.record_id) is None
     assert _prompts(catalog, text="cat") == []
@@ -242,16 +226,7 @@ def test_time_windows_when_creation_times_are_out_of_insertion_order(catalog: Ca
     for i, when in enumerate(times):
         draft = {**attestation(f"cat {i}"), "created_at": when}
         signed = sign_image(sample_image(i, (16, 16)), draft, key)
-        catalog.add_record(
-            record_values(
-                signed.record,
-                signed.record_bytes,
-                signed.envelope.to_json(),
-                key.key_id,
-                file_path=None,
-                state="complete",
-            )
-        )
+        catalog.add_record(signed.catalog_row())
     since, until = datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC)
     assert _prompts(catalog, since=since, until=until) == ["cat 3", "cat 1", "cat 0"]
     assert _prompts(catalog, text="cat", since=since, until=until, limit=2) == ["cat 3", "cat 1"]

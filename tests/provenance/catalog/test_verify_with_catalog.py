@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from provenance import SigningKey, Status, TrustedKeys, finalize, sign_image, verify
-from provenance.catalog.store import Catalog, record_values
+from provenance.catalog.store import Catalog
 from provenance.record import ENVELOPE_KEYWORD
 from provenance.signing import sign_payload
 from tests import pngtools
@@ -87,16 +87,7 @@ def test_unrelated_image_has_no_match(catalog: Catalog, tmp_path: Path) -> None:
 def test_embedded_record_that_disagrees_with_the_catalog(catalog: Catalog, tmp_path: Path) -> None:
     key = SigningKey.generate()
     signed = sign_image(_photo(5), attestation("original"), key)
-    catalog.add_record(
-        record_values(
-            signed.record,
-            signed.record_bytes,
-            signed.envelope.to_json(),
-            key.key_id,
-            file_path=None,
-            state="complete",
-        )
-    )
+    catalog.add_record(signed.catalog_row())
     forged = signed.record_bytes.replace(b'"original"', b'"rewritten"')
     envelope = sign_payload(forged, signed.envelope.payload_type, key)
     png = pngtools.replace_text(signed.png, ENVELOPE_KEYWORD, envelope.to_json())
