@@ -25,6 +25,8 @@ from blake3 import blake3
 from tqdm import tqdm
 
 from api._text import printable
+from api.cli_generate import Hooks
+from api.cli_generate import register as register_generate
 from api.cli_kb import add_filter_arguments, query_from_args, register
 from api.settings import ENV_CATALOG, ENV_HOME, ENV_PASSPHRASE, catalog_url, default_home
 from provenance import (
@@ -82,6 +84,15 @@ def _ring(args: argparse.Namespace) -> KeyRing:
 
 def _signing_key(ring: KeyRing) -> Any:
     return ring.signing_key(_passphrase() if ring.is_encrypted() else None)
+
+
+def _signing_key_or_new(args: argparse.Namespace) -> Any:
+    """The active signing key; on first use a new one is created (as ``keys init`` would)."""
+    ring = _ring(args)
+    if ring.active_local() is None:
+        entry = ring.init()
+        print(f"created signing key {entry.key_id} in {ring.directory}", file=sys.stderr)
+    return _signing_key(ring)
 
 
 def _policy(args: argparse.Namespace) -> TrustPolicy:
@@ -724,6 +735,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fsck)
 
     register(sub, _open_catalog, _policy)
+    register_generate(
+        sub,
+        Hooks(
+            signing_key=_signing_key_or_new,
+            open_catalog=_open_catalog,
+            existing_catalog=_existing_catalog,
+            policy=_policy,
+        ),
+    )
 
     p = sub.add_parser("demo", help="create a key if needed, sign a demo image and verify it")
     p.add_argument("--out", default="out", help="folder for demo.png (default: ./out)")

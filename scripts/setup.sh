@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up (or refresh) the project's virtual environment in .venv: the package in editable mode
-# and the dev tools. Safe to run again; it only installs what is missing or changed.
+# with the generator's extra (torch, diffusers, transformers) and the dev tools. Safe to run again; it only installs what is missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,4 +24,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # pip >= 25.1 understands dependency groups (--group dev).
 .venv/bin/python -m pip install --quiet --upgrade "pip>=25.1"
-.venv/bin/python -m pip install --quiet -e . --group dev
+# torch first, pinned, so that the generate extra never pulls a multi-GB CUDA build onto a CPU
+# machine (here `pip install torch==2.13.0` takes the CPU wheel from the local wheel folder).
+if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+  .venv/bin/python -m pip install --quiet "torch==${TORCH_VERSION:-2.13.0}"
+fi
+.venv/bin/python -m pip install --quiet -e ".[generate]" --group dev

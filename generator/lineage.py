@@ -1,0 +1,82 @@
+"""The chain of edits behind a record: each record names its parent, the catalog holds them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from provenance.catalog.store import Catalog
+
+__all__ = ["LineageStep", "lineage"]
+
+MAX_DEPTH = 1000
+
+
+@dataclass(frozen=True)
+class LineageStep:
+    record_id: str
+    found: bool
+    task: str | None = None
+    prompt: str | None = None
+    created_at: str | None = None
+    file_path: str | None = None
+    input_digest: str | None = None
+    parent_record_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "record_id": self.record_id,
+            "found": self.found,
+            "task": self.task,
+            "prompt": self.prompt,
+            "created_at": self.created_at,
+            "file": self.file_path,
+            "input_digest": self.input_digest,
+            "parent_record_id": self.parent_record_id,
+        }
+
+
+def _step(record: dict[str, Any], file_path: str | None) -> LineageStep:
+    task = record.get("task") or {}
+    digest = task.get("input_digest") or {}
+    return LineageStep(
+        record_id=str(record["record_id"]),
+        found=True,
+        task=task.get("type"),
+        prompt=(record.get("generation") or {}).get("prompt"),
+        created_at=record.get("created_at"),
+        file_path=file_path,
+        input_digest=digest.get("value") if isinstance(digest, dict) else None,
+        parent_record_id=task.get("parent_record_id"),
+    )
+
+
+def lineage(
+    catalog: Catalog | None, record_id: str, first: dict[str, Any] | None = None
+) -> list[LineageStep]:
+    """The record and its ancestors, newest first. ``first`` is the starting record when it
+    comes from a file rather than the catalog. A parent missing from the catalog ends the chain
+    with a step whose ``found`` is false; a cycle cannot loop (each id is visited once)."""
+    steps: list[LineageStep] = []
+    seen: set[str] = set()
+    current: str | None = record_id
+    record = first
+    while current is not None and current not in seen and len(steps) < MAX_DEPTH:
+        seen.add(current)
+        file_path = None
+        if record is None or str(record.get("record_id")) != current:
+            row = catalog.get(current) if catalog is not None else None
+            if row is None:
+                steps.append(LineageStep(record_id=current, found=False))
+                break
+            record = json.loads(row.record_bytes)
+            file_path = row.file_path
+        elif catalog is not None:
+            row = catalog.get(current)
+            file_path = row.file_path if row is not None else None
+        step = _step(record, file_path)
+        steps.append(step)
+        current, record = step.parent_record_id, None
+    return steps
