@@ -97,6 +97,8 @@ def _load(args: argparse.Namespace, source: ModelSource, dtype: str | None = Non
         dtype=args.dtype or dtype,
         digest_cache=args.home / "cache" / "weights-sha256.json",
         allow_download=args.allow_download,
+        attention_backend=getattr(args, "attention_backend", None),
+        compile_transformer=getattr(args, "compile", False),
     )
 
 
@@ -516,6 +518,16 @@ def _model_options(p: argparse.ArgumentParser, *, default: str | None = DEFAULT_
         "--allow-download",
         action="store_true",
         help="let Hugging Face download a model that is not in the local cache",
+    )
+    p.add_argument(
+        "--attention-backend",
+        metavar="NAME",
+        help="diffusers attention backend, e.g. flash, _flash_3, native (default: diffusers')",
+    )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the transformer's blocks (GPU: faster after a slow first call)",
     )
 
 

@@ -62,6 +62,7 @@ class LoadedModel:
     revision: str | None
     folder: Path | None
     load_seconds: float
+    options: dict[str, Any] = field(default_factory=dict)  # attention backend, compilation
     _derived: dict[str, Any] = field(default_factory=dict)
 
     def pipeline_for(self, task: str) -> Any:
@@ -94,9 +95,17 @@ def load_model(
     dtype: str | None = None,
     digest_cache: Path | None = None,
     allow_download: bool = False,
+    attention_backend: str | None = None,
+    compile_transformer: bool = False,
 ) -> LoadedModel:
     """Load ``source`` on ``device`` (default: cuda, mps, cpu) in ``dtype`` (bf16 on CUDA, fp32
-    elsewhere), and identify it (weights digests cached in ``digest_cache``)."""
+    elsewhere), and identify it (weights digests cached in ``digest_cache``).
+
+    Two documented diffusers speed-ups are opt-in: ``attention_backend`` (e.g. ``"flash"``,
+    ``"_flash_3"``, ``"native"``; see ``diffusers.attention_dispatch``) and
+    ``compile_transformer`` (``torch.compile`` of the transformer's repeated blocks). Both are
+    recorded with every image, since they can change pixels in the last bits.
+    """
     import torch
 
     started = time.perf_counter()
@@ -116,7 +125,17 @@ def load_model(
         pipe = _from_pretrained(folder, torch_dtype)
         pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
-    identity = identify(pipe, folder, digest_cache)
+    identity = identify(pipe, folder, digest_cache)  # before compiling: the plain module's state
+    options: dict[str, Any] = {"attention_backend": None, "compiled": False}
+    if attention_backend:
+        try:
+            pipe.transformer.set_attention_backend(attention_backend)
+        except (ValueError, RuntimeError, ImportError) as exc:
+            raise ModelLoadError(f"attention backend {attention_backend!r}: {exc}") from None
+        options["attention_backend"] = attention_backend
+    if compile_transformer:
+        pipe.transformer.compile_repeated_blocks(fullgraph=True)
+        options["compiled"] = True
     return LoadedModel(
         source=source,
         pipe=pipe,
@@ -127,6 +146,7 @@ def load_model(
         revision=revision,
         folder=folder,
         load_seconds=time.perf_counter() - started,
+        options=options,
     )
 
 

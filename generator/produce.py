@@ -81,6 +81,7 @@ def make_draft(
             "note": source.preset.description if source.is_test_model else None,
             **ident.to_dict(),
         },
+        "options": dict(model.options),
         "timing": {
             "batch_seconds": round(out.batch_seconds, 4),
             "load_seconds": round(model.load_seconds, 4),
