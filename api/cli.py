@@ -25,7 +25,7 @@ from blake3 import blake3
 from tqdm import tqdm
 
 from api._text import printable
-from api.cli_generate import Hooks
+from api.cli_generate import Hooks, generate_demo
 from api.cli_generate import register as register_generate
 from api.cli_kb import add_filter_arguments, query_from_args, register
 from api.settings import ENV_CATALOG, ENV_HOME, ENV_PASSPHRASE, catalog_url, default_home
@@ -532,40 +532,20 @@ def cmd_fsck(args: argparse.Namespace) -> int:
     return EXIT_OK if result.consistent else EXIT_FAILED
 
 
-# --- demo (the README's main job until the generator lands) -------------------------------------
-
-
-def _stamp() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+# --- demo: the README's main job -----------------------------------------------------------------
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from provenance.demo import demo_image
-
+    written: list[Path] = []
+    code = generate_demo(args, written)
+    if code != EXIT_OK:
+        return code
     ring = _ring(args)
-    if ring.active_local() is None:
-        entry = ring.init()
-        print(f"created signing key {entry.key_id} in {ring.directory}")
-    key = _signing_key(ring)
-    out_dir = Path(args.out)
-    draft = draft_from_attestation(
-        Attestation(
-            prompt="一只橘猫坐在窗台上，高清照片 "
-            "(demo picture: a procedural gradient, no model was run)",
-            negative_prompt="模糊, low quality",
-            model="demo-procedural (no model)",
-        )
-    )
     with _open_catalog(args) as catalog:
-        result = finalize(
-            demo_image(), draft, key, out_dir / f"demo-{_stamp()}.png", catalog=catalog
-        )
-        print(f"signed {result.path}  record={result.record_id}  key={key.key_id}")
-        report = verify(result.path, policy=KeyRingPolicy(ring), catalog=catalog)
-    print(_verify_line(report))
-    return EXIT_OK if report.status.passed else EXIT_FAILED
+        reports = [verify(path, policy=KeyRingPolicy(ring), catalog=catalog) for path in written]
+    for report in reports:
+        print(_verify_line(report))
+    return EXIT_OK if all(r.status.passed for r in reports) else EXIT_FAILED
 
 
 # --- parser ---------------------------------------------------------------------------------------
@@ -735,19 +715,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fsck)
 
     register(sub, _open_catalog, _policy)
-    register_generate(
-        sub,
-        Hooks(
-            signing_key=_signing_key_or_new,
-            open_catalog=_open_catalog,
-            existing_catalog=_existing_catalog,
-            policy=_policy,
-        ),
+    generate_hooks = Hooks(
+        signing_key=_signing_key_or_new,
+        open_catalog=_open_catalog,
+        existing_catalog=_existing_catalog,
+        policy=_policy,
     )
+    register_generate(sub, generate_hooks)
 
-    p = sub.add_parser("demo", help="create a key if needed, sign a demo image and verify it")
-    p.add_argument("--out", default="out", help="folder for demo.png (default: ./out)")
-    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser(
+        "demo",
+        help="generate one image with the default (test) model, sign it and verify it",
+    )
+    p.add_argument("--out", default="out", help="output folder (default: ./out)")
+    p.set_defaults(func=cmd_demo, hooks=generate_hooks)
     return parser
 
 

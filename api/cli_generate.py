@@ -207,7 +207,9 @@ def _produce(
     frames: Any = None,
     run_info: dict[str, Any] | None = None,
     name: Any = None,
+    written: list[Path] | None = None,
 ) -> int:
+    """Load the model, generate, finalize and print each image; ``written`` collects paths."""
     hooks = hooks_of(args)
     key = hooks.signing_key(args)  # before the model: a missing passphrase fails fast
     model = _load(args, source)
@@ -235,6 +237,8 @@ def _produce(
                 stop=stop,
             ):
                 made += 1
+                if written is not None:
+                    written.append(item.result.path)
                 record = item.result.record
                 seed = record["generation"]["seed"]
                 if args.json:
@@ -275,6 +279,33 @@ def cmd_generate(args: argparse.Namespace) -> int:
     source = _resolve(args)
     checked = check_request(_request_from_args(args), source)
     return _produce(args, source, checked)
+
+
+DEMO_PROMPT = "一只橘猫坐在窗台上，高清照片"
+DEMO_NEGATIVE = "模糊, low quality"
+
+
+def generate_demo(args: argparse.Namespace, written: list[Path]) -> int:
+    """The README's main job: one image from the default model (seed 42), signed and written."""
+    for name, value in (
+        ("model", DEFAULT_MODEL),
+        ("seed", 42),
+        ("steps", None),
+        ("cfg", None),
+        ("width", None),
+        ("height", None),
+        ("cfg_normalization", False),
+        ("revision", None),
+        ("device", None),
+        ("dtype", None),
+        ("allow_download", False),
+        ("json", False),
+    ):
+        setattr(args, name, value)
+    args.prompt, args.negative_prompt = DEMO_PROMPT, DEMO_NEGATIVE
+    source = _resolve(args)
+    checked = check_request(_request_from_args(args), source)
+    return _produce(args, source, checked, written=written)
 
 
 def cmd_edit(args: argparse.Namespace) -> int:

@@ -109,7 +109,7 @@ class CheckedRequest:
 
 
 def nearest_valid_size(value: int) -> int:
-    return max(SIZE_MULTIPLE, round(value / SIZE_MULTIPLE) * SIZE_MULTIPLE)
+    return max(SIZE_MULTIPLE, (value + SIZE_MULTIPLE // 2) // SIZE_MULTIPLE * SIZE_MULTIPLE)
 
 
 def _check_side(name: str, value: int) -> None:

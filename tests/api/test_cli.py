@@ -193,7 +193,8 @@ def test_demo_and_console_script(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "OK   verified" in done.stdout
-    (demo,) = (tmp_path / "out").glob("demo-*.png")
+    assert "test model" in done.stderr  # says plainly that the picture is noise
+    (demo,) = (tmp_path / "out").glob("*-s42.png")
     again = subprocess.run(
         [exe, "verify", "--json", str(demo)],
         env=env,
