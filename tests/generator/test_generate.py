@@ -238,18 +238,18 @@ def test_stopping_keeps_finished_images_and_writes_nothing_half_done(
             stop.set()
 
     out = tmp_path / "out"
-    made = []
+    made: list[Any] = []
+    stream = produce(
+        tiny_model,
+        checked(seed=1, num_images=3),
+        key,
+        out,
+        catalog=catalog,
+        on_step=on_step,
+        stop=stop,
+    )
     with pytest.raises(GenerationCancelled, match=r"stopped after 1 of 3 images"):
-        for item in produce(
-            tiny_model,
-            checked(seed=1, num_images=3),
-            key,
-            out,
-            catalog=catalog,
-            on_step=on_step,
-            stop=stop,
-        ):
-            made.append(item)
+        made.extend(stream)
     assert len(made) == 1
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [made[0].result.path.name, made[0].result.path.with_suffix(".json").name]
