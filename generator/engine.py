@@ -177,7 +177,7 @@ def _from_pretrained(folder: Path, torch_dtype: Any) -> Any:
     from diffusers import DiffusionPipeline
 
     try:
-        return DiffusionPipeline.from_pretrained(str(folder), torch_dtype=torch_dtype)
+        return DiffusionPipeline.from_pretrained(str(folder), dtype=torch_dtype)
     except (OSError, ValueError, TypeError, KeyError, AttributeError, ImportError) as exc:
         raise ModelLoadError(f"cannot load the pipeline in {folder}: {exc}") from None
 
