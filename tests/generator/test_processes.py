@@ -213,7 +213,7 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
     assert "record=" in first, proc.stderr.read() if proc.stderr else ""
     time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
-    code, rest, err = finish(proc)
+    code, _rest, err = finish(proc)
     assert code == 130, err
     assert "interrupted" in err and "nothing half-written" in err and "Traceback" not in err
     pngs = sorted(out_dir.glob("*.png"))
