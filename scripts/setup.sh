@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (or refresh) the project's virtual environment in .venv: the package in editable mode
-# with the generator's extra (torch, diffusers, transformers) and the dev tools. Safe to run again; it only installs what is missing or changed.
+# with the generator's extra (torch, diffusers, transformers) and the dev tools. Safe to run
+# again; it only installs what is missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
