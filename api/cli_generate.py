@@ -385,8 +385,9 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     return _produce(args, source, checked, frames=frames, name=name)
 
 
-def _record_from_file(args: argparse.Namespace, path: Path) -> tuple[dict[str, Any], str]:
-    """The signed record a file carries (signature checked) and its verification status."""
+def _record_from_file(args: argparse.Namespace, path: Path) -> tuple[dict[str, Any], str, bool]:
+    """The signed record a file carries (signature checked), its verification status, and
+    whether its signer is trusted."""
     if not path.is_file():
         raise GenerationRequestError(f"{path} does not exist or is not a file")
     report = verify(path, policy=hooks_of(args).policy(args), catalog=None)
@@ -394,7 +395,8 @@ def _record_from_file(args: argparse.Namespace, path: Path) -> tuple[dict[str, A
         raise GenerationRequestError(
             f"{path} carries no validly signed record ({report.status.value}); nothing to rerun"
         )
-    return report.record, report.status.value
+    trusted = report.signer is not None and report.signer.trusted and not report.signer.revoked_at
+    return report.record, report.status.value, trusted
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -407,7 +409,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from provenance.finalize import open_image
 
     path = Path(args.file)
-    record, status = _record_from_file(args, path)
+    record, status, trusted = _record_from_file(args, path)
+    if not trusted and not args.model:
+        # The record names the model to load (a folder or hub id): only a trusted signer may
+        # choose what this machine loads and runs.
+        raise GenerationRequestError(
+            f"{path} is signed by a key you do not trust ({status}); its record names the model "
+            "to load, so choose it yourself with --model"
+        )
     source = source_from_record(
         record,
         model_override=args.model,
@@ -453,7 +462,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     first = None
     path = Path(target)
     if path.is_file():
-        first, _status = _record_from_file(args, path)
+        first, _status, _trusted = _record_from_file(args, path)
         record_id = str(first["record_id"])
     else:
         record_id = target

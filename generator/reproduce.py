@@ -22,7 +22,14 @@ from generator.engine import Frame, LoadedModel, StepCallback, StopFlag, run
 from generator.errors import GenerationError, GenerationRequestError
 from generator.presets import PRESETS, ModelSource, resolve_model
 from generator.produce import EXTENSION_KEY
-from generator.request import CheckedRequest, EditInput
+from generator.request import (
+    MAX_BATCH,
+    MAX_SEED,
+    CheckedRequest,
+    EditInput,
+    check_side,
+    check_steps_and_guidance,
+)
 from provenance.binding import canonical_image, pixel_digest
 from provenance.finalize import open_image
 
@@ -118,6 +125,21 @@ def recorded_dtype(record: dict[str, Any]) -> str | None:
 def _request(
     record: dict[str, Any], edit: EditInput | None
 ) -> tuple[CheckedRequest, list[Frame], int]:
+    """The request the record describes, held to the same limits as a new one."""
+    try:
+        return _read_request(record, edit)
+    except GenerationRequestError as exc:
+        raise GenerationRequestError(f"the record asks for something refused: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise GenerationError(
+            f"the record's generator facts are incomplete or malformed ({type(exc).__name__}: "
+            f"{exc}); it cannot be rerun"
+        ) from None
+
+
+def _read_request(
+    record: dict[str, Any], edit: EditInput | None
+) -> tuple[CheckedRequest, list[Frame], int]:
     info = _facts(record)
     call = info["call"]
     gen = record["generation"]
@@ -130,6 +152,10 @@ def _request(
     else:
         frames = [Frame(seed=int(seed)) for seed in batch["seeds"]]
         index = int(batch["index"])
+    if not 1 <= len(frames) <= MAX_BATCH or not 0 <= index < len(frames):
+        raise ValueError(f"a batch of {len(frames)} with index {index}")
+    if any(not 0 <= f.seed <= MAX_SEED or not 0 <= (f.seed_b or 0) <= MAX_SEED for f in frames):
+        raise ValueError("a seed out of range")
     request = CheckedRequest(
         task=record["task"]["type"],
         prompt=call["prompt"],
@@ -147,6 +173,13 @@ def _request(
         seed_was_drawn=False,
         edit=edit,
     )
+    check_side("width", request.width)
+    check_side("height", request.height)
+    check_steps_and_guidance(request.num_inference_steps, request.guidance_scale)
+    if request.strength is not None and not 0 < float(request.strength) <= 1:
+        raise ValueError(f"strength {request.strength}")
+    if not 1 <= request.max_sequence_length <= 1024 or not 0 < request.cfg_truncation <= 1:
+        raise ValueError("max_sequence_length or cfg_truncation out of range")
     return request, frames, index
 
 

@@ -23,6 +23,7 @@ from provenance.errors import RecordInputError
 from provenance.finalize import open_image
 
 __all__ = [
+    "MAX_BATCH",
     "MAX_SEED",
     "SIZE_MULTIPLE",
     "CheckedRequest",
@@ -30,6 +31,8 @@ __all__ = [
     "GenerationRequest",
     "ParentLookup",
     "check_request",
+    "check_side",
+    "check_steps_and_guidance",
     "nearest_valid_size",
 ]
 
@@ -39,6 +42,7 @@ MAX_SIDE = 4096
 MAX_STEPS = 1000
 MAX_GUIDANCE = 100.0
 MAX_IMAGES = 1024
+MAX_BATCH = 64
 #: Seeds are recorded as JSON numbers: keep them exact in every reader (2**53 - 1).
 MAX_SEED = 2**53 - 1
 #: Seed -1 draws from this range (the A1111 and WebUI convention).
@@ -112,7 +116,8 @@ def nearest_valid_size(value: int) -> int:
     return max(SIZE_MULTIPLE, (value + SIZE_MULTIPLE // 2) // SIZE_MULTIPLE * SIZE_MULTIPLE)
 
 
-def _check_side(name: str, value: int) -> None:
+def check_side(name: str, value: int) -> None:
+    """Refuse a width or height Z-Image cannot take, naming the nearest valid one."""
     if value < 1 or value > MAX_SIDE:
         raise GenerationRequestError(f"{name} must be between 16 and {MAX_SIDE}, not {value}")
     if value % SIZE_MULTIPLE:
@@ -134,14 +139,8 @@ def check_request(
     if not request.prompt.strip():
         raise GenerationRequestError("the prompt is empty; say what the image should show")
     steps = preset.steps if request.num_inference_steps is None else request.num_inference_steps
-    if not 1 <= steps <= MAX_STEPS:
-        raise GenerationRequestError(f"steps must be between 1 and {MAX_STEPS}, not {steps}")
     guidance = preset.guidance_scale if request.guidance_scale is None else request.guidance_scale
-    if not 0 <= guidance <= MAX_GUIDANCE:  # also refuses NaN
-        raise GenerationRequestError(
-            f"guidance (--cfg) must be between 0 and {MAX_GUIDANCE:g}, not {guidance}; "
-            "Z-Image uses 0 for no guidance"
-        )
+    check_steps_and_guidance(steps, guidance)
     if not 0 < request.cfg_truncation <= 1:
         raise GenerationRequestError("cfg_truncation must be in (0, 1]")
     if not 1 <= request.max_sequence_length <= 1024:
@@ -160,8 +159,8 @@ def check_request(
     else:
         width = request.width or preset.size
         height = request.height or preset.size
-    _check_side("width", width)
-    _check_side("height", height)
+    check_side("width", width)
+    check_side("height", height)
     if edit is not None and edit.image.size != (width, height):
         raise GenerationRequestError(
             f"the edit input is {edit.image.width}x{edit.image.height} but the output would be "
@@ -192,6 +191,16 @@ def check_request(
             quality_warnings(source, steps, guidance, request.negative_prompt, width, height)
         ),
     )
+
+
+def check_steps_and_guidance(steps: int, guidance: float) -> None:
+    if not 1 <= steps <= MAX_STEPS:
+        raise GenerationRequestError(f"steps must be between 1 and {MAX_STEPS}, not {steps}")
+    if not 0 <= guidance <= MAX_GUIDANCE:  # also refuses NaN
+        raise GenerationRequestError(
+            f"guidance (--cfg) must be between 0 and {MAX_GUIDANCE:g}, not {guidance}; "
+            "Z-Image uses 0 for no guidance"
+        )
 
 
 def _check_strength(request: GenerationRequest, edit: EditInput | None) -> float | None:

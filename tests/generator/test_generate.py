@@ -264,3 +264,43 @@ def test_record_json_is_what_the_sidecar_holds(
     side = json.loads(item.result.sidecar.read_text("utf-8"))  # type: ignore[union-attr]
     side.pop("envelope")
     assert side == item.result.record
+
+
+def test_a_malformed_or_excessive_record_is_refused_before_running(
+    tiny_model: Any, key: SigningKey, tmp_path: Path
+) -> None:
+    import copy
+
+    from generator.errors import GenerationError, GenerationRequestError
+
+    (item,) = produce(tiny_model, checked(seed=6), key, tmp_path)
+    image = open_image(item.result.path)
+
+    def altered(change: Any) -> dict[str, Any]:
+        record = copy.deepcopy(item.result.record)
+        change(record["extensions"][EXTENSION_KEY]["call"], record["generation"])
+        return record
+
+    cases = [
+        (lambda c, g: c.update(width="wide"), GenerationError, r"malformed \(ValueError"),
+        (lambda c, g: c.pop("prompt"), GenerationError, r"malformed \(KeyError: 'prompt'\)"),
+        (
+            lambda c, g: c.update(width=100000),
+            GenerationRequestError,
+            r"refused: width must be between 16 and 4096, not 100000",
+        ),
+        (
+            lambda c, g: c.update(num_inference_steps=10**9),
+            GenerationRequestError,
+            r"refused: steps must be between 1 and 1000",
+        ),
+        (
+            lambda c, g: g["batch"].update(seeds=list(range(500))),
+            GenerationError,
+            r"a batch of 500 with index 0",
+        ),
+        (lambda c, g: g["batch"].update(index=3), GenerationError, r"a batch of 1 with index 3"),
+    ]
+    for change, error, message in cases:
+        with pytest.raises(error, match=message):
+            reproduce_record(altered(change), image, tiny_model)
