@@ -159,7 +159,10 @@ def _local_folder(source: ModelSource, allow_download: bool) -> tuple[Path, str 
     try:
         snapshot = Path(
             DiffusionPipeline.download(
-                source.location, revision=source.revision, local_files_only=not allow_download
+                source.location,
+                revision=source.revision,
+                cache_dir=source.hub_cache,
+                local_files_only=not allow_download,
             )
         )
     except Exception as exc:  # hub errors come in many classes; all mean "not available"

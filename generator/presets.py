@@ -93,6 +93,7 @@ class ModelSource:
     location: str | None  # folder path or hub id
     revision: str | None = None
     init_seed: int | None = None  # built-in models: the initialisation seed
+    hub_cache: str | None = None  # hub models: the Hugging Face cache folder to load from
 
     @property
     def is_test_model(self) -> bool:
@@ -190,7 +191,14 @@ def _hub_source(
             + (f" at {hub_cache}" if hub_cache else "")
             + "; pass --allow-download to fetch it (several GB), or give a local folder"
         )
-    return ModelSource(name=hub_id, preset=preset, kind="hub", location=hub_id, revision=revision)
+    return ModelSource(
+        name=hub_id,
+        preset=preset,
+        kind="hub",
+        location=hub_id,
+        revision=revision,
+        hub_cache=str(hub_cache) if hub_cache is not None else None,
+    )
 
 
 def _cached_snapshot(hub_id: str, hub_cache: Path | None, revision: str | None) -> Path | None:

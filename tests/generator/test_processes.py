@@ -280,3 +280,32 @@ def test_saved_test_model_loads_through_the_real_checkpoint_path(
     cache.write_text(json.dumps(entries))
     again = load_model(source, device="cpu", digest_cache=cache)
     assert set(again.identity.weight_files.values()) == {"0" * 64}
+
+
+def test_a_hub_id_loads_from_the_local_cache_offline_and_records_its_commit(
+    saved_tiny: Path, tmp_path: Path, key: Any
+) -> None:
+    import shutil
+
+    from generator.engine import load_model
+    from generator.presets import resolve_model
+    from generator.produce import produce
+
+    from .conftest import checked
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--acme--tiny-zimage"
+    shutil.copytree(saved_tiny, repo / "snapshots" / commit)
+    (repo / "snapshots" / commit / "aigc_provenance_model.json").unlink()  # a plain checkpoint
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    source = resolve_model("acme/tiny-zimage", hub_cache=tmp_path / "hub")
+    assert (source.kind, source.preset.name) == ("hub", "z-image")  # not "turbo": Base defaults
+    model = load_model(source, device="cpu")
+    assert model.revision == commit
+    (item,) = produce(model, checked(seed=1), key, tmp_path / "out")
+    record = item.result.record
+    assert (record["model"]["name"], record["model"]["revision"]) == ("acme/tiny-zimage", commit)
+    info = record["extensions"]["aigc-provenance.generator"]["model"]
+    assert (info["source"], info["location"]) == ("hub", "acme/tiny-zimage")
+    assert "transformer/diffusion_pytorch_model.safetensors" in info["weight_files"]
