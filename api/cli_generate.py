@@ -595,7 +595,13 @@ def register(sub: Any, hooks: Hooks) -> None:
     """Add the generator's commands to the main parser."""
 
     def add(name: str, func: Callable[[argparse.Namespace], int], text: str) -> Any:
-        p = sub.add_parser(name, help=text, description=text)
+        codes = (
+            "Exit codes: 0 identical, 1 differs, 2 unusable input or request, 130 interrupted."
+            if name == "reproduce"
+            else "Exit codes: 0 done, 2 bad request or unusable input (nothing was loaded), "
+            "130 interrupted (finished images are kept)."
+        )
+        p = sub.add_parser(name, help=text, description=text, epilog=codes)
         p.set_defaults(func=func, hooks=hooks)
         return p
 
