@@ -156,3 +156,50 @@ def test_reproduce_loads_what_an_untrusted_record_names_only_when_told(
     assert "signed by a key you do not trust (untrusted_signer)" in err and "--model" in err
     code, out, err = run(capsys, "--home", mine, "reproduce", made, "--model", "tiny-z-image")
     assert code == 0 and ": identical" in out, err
+
+
+def test_reproduce_and_lineage_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = ["--home", str(tmp_path / "home")]
+    out_dir = ["--out", str(tmp_path / "out")]
+    small = ["--width", "64", "--height", "64", "--steps", "2", "--json"]
+    code, out, err = run(capsys, *home, "generate", "猫", "--num-images", "2", *small, *out_dir)
+    assert code == 0, err
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert lines[1]["seed"] == lines[0]["seed"] + 1  # seed -1 drew one seed; the run counts up
+    sidecar = json.loads(Path(lines[0]["sidecar"]).read_text())
+    assert sidecar["extensions"]["aigc-provenance.generator"]["seed_drawn"] is True
+    first = lines[0]["file"]
+
+    code, out, err = run(capsys, *home, "reproduce", first, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert (result["outcome"], result["max_abs_diff"], result["verification_status"]) == (
+        "identical",
+        0,
+        "verified",
+    )
+
+    code, out, err = run(
+        capsys, *home, "edit", first, "--prompt", "黑猫", "--seed", "3", "--json", *out_dir
+    )
+    assert code == 0, err
+    edited = json.loads(out.splitlines()[-1])
+    assert edited["parent_record_id"] == lines[0]["record_id"]
+    for target in (edited["file"], edited["record_id"]):
+        code, out, err = run(capsys, *home, "lineage", target, "--json")
+        assert code == 0, err
+        chain = json.loads(out)
+        assert [s["record_id"] for s in chain] == [edited["record_id"], lines[0]["record_id"]]
+        assert [s["task"] for s in chain] == ["image-to-image", "text-to-image"]
+    code, out, _ = run(capsys, *home, "lineage", edited["file"])
+    assert "image-to-image" in out and "└─ " in out and "text-to-image" in out
+
+    # an edit's reproduction needs its input, which is checked against the recorded digest
+    code, _, err = run(capsys, *home, "reproduce", edited["file"])
+    assert code == 2 and "give its input image with --input" in err
+    code, _, err = run(capsys, *home, "reproduce", edited["file"], "--input", lines[1]["file"])
+    assert code == 2 and "is not the input this record was made from" in err
+    code, out, err = run(capsys, *home, "reproduce", edited["file"], "--input", first)
+    assert code == 0 and ": identical" in out, err
