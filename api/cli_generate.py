@@ -29,7 +29,14 @@ from tqdm import tqdm
 from api._text import printable
 from generator.errors import GenerationCancelled, GenerationRequestError
 from generator.presets import DEFAULT_MODEL, PRESETS, ModelSource, resolve_model
-from generator.request import CheckedRequest, GenerationRequest, check_request
+from generator.request import (
+    MAX_IMAGES,
+    CheckedRequest,
+    GenerationRequest,
+    check_device,
+    check_output_folder,
+    check_request,
+)
 from provenance.catalog.store import Catalog
 from provenance.signing.keys import SigningKey
 from provenance.signing.policy import TrustPolicy
@@ -75,12 +82,22 @@ def _offline_unless_asked(args: argparse.Namespace) -> None:
 
 
 def _resolve(args: argparse.Namespace, spec: str | None = None) -> ModelSource:
-    return resolve_model(
+    check_device(args.device)
+    if getattr(args, "out", None) is not None:
+        check_output_folder(Path(args.out))
+    revision = getattr(args, "revision", None)
+    source = resolve_model(
         spec or args.model,
         hub_cache=_hub_cache(),
         allow_download=args.allow_download,
-        revision=getattr(args, "revision", None),
+        revision=revision,
     )
+    if revision is not None and source.kind != "hub":
+        raise GenerationRequestError(
+            f"--revision only applies to Hugging Face models; {source.name} is a {source.kind} "
+            "model"
+        )
+    return source
 
 
 def _load(args: argparse.Namespace, source: ModelSource, dtype: str | None = None) -> LoadedModel:
@@ -165,11 +182,14 @@ def _parent_lookup(args: argparse.Namespace) -> Callable[[Path, str], str | None
     policy = hooks_of(args).policy(args)
 
     def lookup(path: Path, digest: str) -> str | None:
-        """The input's record id when its signature is valid and it describes these pixels."""
+        """The input's record id when a trusted key signed it and it describes these pixels."""
         report = verify(path, policy=policy, catalog=None)
         record = report.record
         if record is None or not any(f.code == "signature_valid" for f in report.findings):
             return None
+        signer = report.signer
+        if signer is None or not signer.trusted or signer.revoked_at:
+            return None  # anyone can sign a record naming any id: only trusted signers count
         if record["content"]["pixel_digest"]["value"] != digest:
             return None
         return str(record["record_id"])
@@ -351,11 +371,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_interpolate(args: argparse.Namespace) -> int:
     from generator.engine import Frame
 
-    if args.frames < 2:
-        raise GenerationRequestError("--frames must be 2 or more (the two ends included)")
+    if not 2 <= args.frames <= MAX_IMAGES:
+        raise GenerationRequestError(
+            f"--frames must be between 2 and {MAX_IMAGES} (both ends included), not {args.frames}"
+        )
+    if args.seed_a < 0 or args.seed_b < 0:
+        raise GenerationRequestError("--seed-a and --seed-b must be seeds (0 or more), not -1")
     source = _resolve(args)
     checked = check_request(_request_from_args(args, seed=args.seed_a), source)
-    if not 0 <= args.seed_b <= 2**53 - 1:
+    if args.seed_b > 2**53 - 1:
         raise GenerationRequestError("--seed-b must be between 0 and 2**53 - 1")
     frames = []
     for i in range(args.frames):
@@ -402,6 +426,7 @@ def _record_from_file(args: argparse.Namespace, path: Path) -> tuple[dict[str, A
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from generator.reproduce import (
         edit_input_for,
+        plan_reproduction,
         recorded_dtype,
         reproduce_record,
         source_from_record,
@@ -426,6 +451,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     edit = edit_input_for(
         record, Path(args.input) if args.input else None, Path(args.mask) if args.mask else None
     )
+    plan_reproduction(record, edit)  # refuse a malformed or excessive record before loading
     model = _load(args, source, dtype=recorded_dtype(record))
     bars = _Bars(1, quiet=args.json)
     try:
@@ -478,20 +504,26 @@ def cmd_lineage(args: argparse.Namespace) -> int:
             catalog.close()
     if first is None and steps and not steps[0].found:
         raise GenerationRequestError(f"record {record_id} is not in the catalog")
+    broken = any(step.note for step in steps)  # a link whose pixels differ, or a cycle
     if args.json:
         _out(json.dumps([s.to_dict() for s in steps], ensure_ascii=False))
-        return EXIT_OK
+        return EXIT_FAILED if broken else EXIT_OK
     for depth, step in enumerate(steps):
         lead = "  " * depth + ("└─ " if depth else "")
         if not step.found:
             _out(f"{lead}{step.record_id}  (parent not in the catalog)")
+            continue
+        if step.note and step.note.startswith("cycle"):
+            _out(f"{lead}{step.record_id}  ({step.note})")
             continue
         prompt = (step.prompt or "").replace("\n", " ")
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
         _out(f"{lead}{step.record_id}  {step.task}  {step.created_at}  {prompt}")
         if step.file_path:
             _out(f"{'  ' * depth}   file: {step.file_path}")
-    return EXIT_OK
+        if step.note:
+            _out(f"{'  ' * depth}   WARNING: {step.note}")
+    return EXIT_FAILED if broken else EXIT_OK
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
@@ -667,7 +699,11 @@ def register(sub: Any, hooks: Hooks) -> None:
     _model_options(p, default=None)
     p.add_argument("--json", action="store_true")
 
-    p = add("lineage", cmd_lineage, "show the chain of edits behind a record or file")
+    p = add(
+        "lineage",
+        cmd_lineage,
+        "show the chain of edits behind a record or file (exit 1 if a link does not hold)",
+    )
     p.add_argument("target", metavar="RECORD_ID|FILE")
     p.add_argument("--key", action="append", metavar="PUBLIC_KEY_FILE")
     p.add_argument("--json", action="store_true")

@@ -276,7 +276,11 @@ def run(
     """
     import torch
 
-    frames = list(frames) if frames is not None else [Frame(seed=s) for s in request.seeds]
+    frames = (
+        [_plain_end(f) for f in frames]
+        if frames is not None
+        else [Frame(seed=s) for s in request.seeds]
+    )
     size = request.batch_size if all(f.seed_b is None for f in frames) else 1
     pipe = model.pipeline_for(request.task)
     base = call_arguments(request)
@@ -328,6 +332,13 @@ def run(
                 memory_measure=measure,
             )
             done += 1
+
+
+def _plain_end(frame: Frame) -> Frame:
+    """An interpolation end (t 0 or 1) is exactly its seed's own image: run it as one."""
+    if frame.seed_b is None or frame.t is None or 0 < frame.t < 1:
+        return frame
+    return Frame(seed=frame.seed if frame.t <= 0 else frame.seed_b, extension=frame.extension)
 
 
 def _latent_shape(model: LoadedModel, request: CheckedRequest) -> tuple[int, int, int, int]:

@@ -80,6 +80,7 @@ PRESETS: dict[str, Preset] = {
 DEFAULT_MODEL = TINY.name
 #: Written next to a saved tiny model so that loading it back keeps its name and defaults.
 TINY_MARKER_FILE = "aigc_provenance_model.json"
+_REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -146,6 +147,8 @@ def resolve_model(
     ever fetched that the user did not ask for.
     """
     spec = spec.strip()
+    if revision is not None and (not _REVISION.match(revision) or ".." in revision):
+        raise GenerationRequestError(f"{revision!r} is not a branch, tag or commit name")
     if not spec:
         raise GenerationRequestError("the model name is empty; " + _model_choices())
     if spec in PRESETS:

@@ -8,7 +8,6 @@ embed, sidecar, catalog). There is no other way out of this package for an image
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,14 +16,22 @@ from typing import TYPE_CHECKING, Any
 
 from generator.engine import Frame, GeneratedImage, LoadedModel, StepCallback, StopFlag, run
 from generator.environment import dtype_name
-from generator.request import CheckedRequest
+from generator.errors import GenerationError
+from generator.request import CheckedRequest, check_output_folder
 from provenance.finalize import FinalizeResult, finalize
 from provenance.signing.keys import SigningKey
 
 if TYPE_CHECKING:
     from provenance.catalog.store import Catalog
 
-__all__ = ["EXTENSION_KEY", "Produced", "make_draft", "produce", "run_stamp"]
+__all__ = [
+    "EXTENSION_KEY",
+    "Produced",
+    "make_draft",
+    "produce",
+    "prompt_warnings",
+    "run_stamp",
+]
 
 #: The record's ``extensions`` key holding the generator's facts.
 EXTENSION_KEY = "aigc-provenance.generator"
@@ -51,9 +58,7 @@ def make_draft(
 ) -> dict[str, Any]:
     """The record draft for one generated image (provenance completes and binds it)."""
     frame = out.frame
-    seed: int | None = frame.seed
-    if frame.seed_b is not None and frame.t:  # an interpolated frame: only its ends are seeds
-        seed = frame.seed_b if frame.t >= 1 else None
+    seed = frame.seed if frame.seed_b is None else None  # an in-between frame has no one seed
     ident = model.identity
     source = model.source
     edit = request.edit
@@ -170,13 +175,45 @@ def produce(
     A :class:`~generator.errors.GenerationCancelled` from ``stop`` ends the run between
     images: finished images stay, the interrupted batch is discarded, no file is half-written.
     """
+    check_output_folder(out_dir)
     stamp = run_stamp()
+    extra = prompt_warnings(model, request)
     for out in run(model, request, frames=frames, on_step=on_step, stop=stop):
         draft = make_draft(model, request, out, run_info=run_info)
+        draft["warnings"] = [*draft["warnings"], *extra]
         stem = name(out) if name is not None else f"{stamp}-s{out.frame.seed}"
-        while True:
+        for _attempt in range(100):
             path = _output_path(out_dir, stem)
-            with contextlib.suppress(FileExistsError):  # lost a race for the name: next one
+            try:
                 result = finalize(out.image, draft, key, path, producer=producer, catalog=catalog)
                 break
+            except FileExistsError:
+                if not path.exists():  # not a race for the name that another writer won
+                    raise
+        else:
+            raise GenerationError(f"no free file name for {stem} in {out_dir}")
         yield Produced(result, out)
+
+
+def prompt_warnings(model: LoadedModel, request: CheckedRequest) -> list[str]:
+    """Warn when the text encoder will cut the prompt (counted after the chat template)."""
+    tokenizer = getattr(model.pipe, "tokenizer", None)
+    if tokenizer is None or not hasattr(tokenizer, "apply_chat_template"):
+        return []
+    out = []
+    for what, text in (("prompt", request.prompt), ("negative prompt", request.negative_prompt)):
+        if not text:
+            continue
+        try:
+            ids = tokenizer.apply_chat_template(
+                [{"role": "user", "content": text}], tokenize=True, add_generation_prompt=True
+            )
+        except Exception:  # noqa: S112 - a tokenizer that cannot count: no warning
+            continue
+        count = len(ids["input_ids"] if hasattr(ids, "keys") else ids)  # BatchEncoding or list
+        if count > request.max_sequence_length:
+            out.append(
+                f"the {what} is {count} tokens; the text encoder reads only the first "
+                f"{request.max_sequence_length}, the rest is ignored"
+            )
+    return out

@@ -9,7 +9,6 @@ largest absolute difference, PSNR and the differences in model and environment t
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +30,18 @@ from generator.request import (
     check_steps_and_guidance,
 )
 from provenance.binding import canonical_image, pixel_digest
+from provenance.errors import RecordInputError
 from provenance.finalize import open_image
+from provenance.record import check_prompt_text
 
-__all__ = ["Reproduction", "reproduce_record", "source_from_record"]
+__all__ = [
+    "Reproduction",
+    "edit_input_for",
+    "plan_reproduction",
+    "recorded_dtype",
+    "reproduce_record",
+    "source_from_record",
+]
 
 GENERATED_TASKS = ("text-to-image", "image-to-image", "inpaint")
 _DTYPES = {"float32": "fp32", "bfloat16": "bf16"}
@@ -47,6 +55,7 @@ class Reproduction:
     outcome: str  # identical | differs
     recorded_pixel_digest: str
     reproduced_pixel_digest: str
+    file_pixel_digest: str
     max_abs_diff: int = 0
     psnr_db: float | None = None  # None: identical (infinite)
     differences: list[dict[str, Any]] = field(default_factory=list)
@@ -58,6 +67,7 @@ class Reproduction:
             "outcome": self.outcome,
             "recorded_pixel_digest": self.recorded_pixel_digest,
             "reproduced_pixel_digest": self.reproduced_pixel_digest,
+            "file_pixel_digest": self.file_pixel_digest,
             "max_abs_diff": self.max_abs_diff,
             "psnr_db": self.psnr_db,
             "differences": self.differences,
@@ -89,15 +99,19 @@ def source_from_record(
 ) -> ModelSource:
     """The model the record names (or ``model_override``), resolved without loading it."""
     info = _facts(record)
-    model_info = info["model"]
     if model_override:
         return resolve_model(model_override, hub_cache=hub_cache, allow_download=allow_download)
+    model_info = info.get("model")
+    if not isinstance(model_info, dict):
+        raise GenerationRequestError("the record does not say which model made it; use --model")
     kind = model_info.get("source")
     preset_name = record["model"].get("preset")
     if kind == "builtin" and preset_name in PRESETS:
         source = resolve_model(preset_name)
         init_seed = model_info.get("init_seed")
-        if isinstance(init_seed, int) and init_seed != source.init_seed:
+        if not isinstance(init_seed, int) or isinstance(init_seed, bool) or init_seed < 0:
+            raise GenerationRequestError("the record's test-model seed is not a seed; use --model")
+        if init_seed != source.init_seed:
             source = ModelSource(source.name, source.preset, "builtin", None, None, init_seed)
         return source
     location = model_info.get("location")
@@ -110,7 +124,7 @@ def source_from_record(
             location,
             hub_cache=hub_cache,
             allow_download=allow_download,
-            revision=record["model"].get("revision"),
+            revision=_optional_text(record["model"].get("revision"), "model.revision"),
         )
     try:
         return resolve_model(location)
@@ -122,19 +136,42 @@ def recorded_dtype(record: dict[str, Any]) -> str | None:
     return _DTYPES.get(str(record["model"].get("dtype")))
 
 
-def _request(
-    record: dict[str, Any], edit: EditInput | None
+def plan_reproduction(
+    record: dict[str, Any], edit: EditInput | None = None
 ) -> tuple[CheckedRequest, list[Frame], int]:
-    """The request the record describes, held to the same limits as a new one."""
+    """The request the record describes (and the frames to run, and which one is the image),
+    held to the same limits as a new request; call it before loading the model."""
     try:
         return _read_request(record, edit)
     except GenerationRequestError as exc:
         raise GenerationRequestError(f"the record asks for something refused: {exc}") from None
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecordInputError) as exc:
         raise GenerationError(
             f"the record's generator facts are incomplete or malformed ({type(exc).__name__}: "
             f"{exc}); it cannot be rerun"
         ) from None
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} is {value!r}, not an integer")
+    return value
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TypeError(f"{name} is {value!r}, not a finite number")
+    return float(value)
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} is {value!r}, not text")
+    return value
+
+
+def _optional_text(value: Any, name: str) -> str | None:
+    return None if value is None else _text(value, name)
 
 
 def _read_request(
@@ -147,36 +184,46 @@ def _read_request(
     latents = call.get("latents")
     if isinstance(latents, dict) and "slerp" in latents:
         s = latents["slerp"]
-        frames = [Frame(seed=int(s["seed_a"]), seed_b=int(s["seed_b"]), t=float(s["t"]))]
+        t = _number(s["t"], "latents.slerp.t")
+        if not 0 <= t <= 1:
+            raise ValueError(f"interpolation position t is {t}, outside [0, 1]")
+        frames = [Frame(_int(s["seed_a"], "seed_a"), _int(s["seed_b"], "seed_b"), t)]
         index = 0
     else:
-        frames = [Frame(seed=int(seed)) for seed in batch["seeds"]]
-        index = int(batch["index"])
+        seeds = batch["seeds"]
+        if not isinstance(seeds, list):
+            raise TypeError("batch.seeds is not a list")
+        frames = [Frame(seed=_int(seed, "a batch seed")) for seed in seeds]
+        index = _int(batch["index"], "batch.index")
     if not 1 <= len(frames) <= MAX_BATCH or not 0 <= index < len(frames):
         raise ValueError(f"a batch of {len(frames)} with index {index}")
     if any(not 0 <= f.seed <= MAX_SEED or not 0 <= (f.seed_b or 0) <= MAX_SEED for f in frames):
         raise ValueError("a seed out of range")
+    strength = call.get("strength")
+    negative = call.get("negative_prompt")
     request = CheckedRequest(
         task=record["task"]["type"],
-        prompt=call["prompt"],
-        negative_prompt=call.get("negative_prompt") or "",
+        prompt=_text(call["prompt"], "prompt"),
+        negative_prompt="" if negative is None else _text(negative, "negative_prompt"),
         seeds=tuple(f.seed for f in frames),
-        num_inference_steps=int(call["num_inference_steps"]),
-        guidance_scale=float(call["guidance_scale"]),
-        width=int(call["width"]),
-        height=int(call["height"]),
+        num_inference_steps=_int(call["num_inference_steps"], "num_inference_steps"),
+        guidance_scale=_number(call["guidance_scale"], "guidance_scale"),
+        width=_int(call["width"], "width"),
+        height=_int(call["height"], "height"),
         batch_size=len(frames),
-        strength=call.get("strength"),
-        cfg_normalization=bool(call.get("cfg_normalization", False)),
-        cfg_truncation=float(call.get("cfg_truncation", 1.0)),
-        max_sequence_length=int(call.get("max_sequence_length", 512)),
+        strength=None if strength is None else _number(strength, "strength"),
+        cfg_normalization=call.get("cfg_normalization", False) is True,
+        cfg_truncation=_number(call.get("cfg_truncation", 1.0), "cfg_truncation"),
+        max_sequence_length=_int(call.get("max_sequence_length", 512), "max_sequence_length"),
         seed_was_drawn=False,
         edit=edit,
     )
     check_side("width", request.width)
     check_side("height", request.height)
     check_steps_and_guidance(request.num_inference_steps, request.guidance_scale)
-    if request.strength is not None and not 0 < float(request.strength) <= 1:
+    check_prompt_text(request.prompt)
+    check_prompt_text(request.negative_prompt, "negative prompt")
+    if request.strength is not None and not 0 < request.strength <= 1:
         raise ValueError(f"strength {request.strength}")
     if not 1 <= request.max_sequence_length <= 1024 or not 0 < request.cfg_truncation <= 1:
         raise ValueError("max_sequence_length or cfg_truncation out of range")
@@ -271,33 +318,37 @@ def reproduce_record(
     on_step: StepCallback | None = None,
     stop: StopFlag | None = None,
 ) -> Reproduction:
-    """Rerun ``record`` on ``model`` and compare with the recorded pixels (and ``file_image``,
-    the file's own pixels, for the size of any difference)."""
+    """Rerun ``record`` on ``model`` and compare with the recorded pixels and ``file_image``
+    (the file's own pixels): ``identical`` only when all three agree."""
     import time
 
-    request, frames, index = _request(record, edit)
+    request, frames, index = plan_reproduction(record, edit)
     started = time.perf_counter()
     images = list(run(model, request, frames=frames, on_step=on_step, stop=stop))
     seconds = time.perf_counter() - started
     produced = images[index].image
     want = record["content"]["pixel_digest"]["value"]
     got = pixel_digest(canonical_image(produced))
+    in_file = pixel_digest(canonical_image(file_image))
     result = Reproduction(
         record_id=str(record["record_id"]),
-        outcome="identical" if got == want else "differs",
+        outcome="identical" if got == want == in_file else "differs",
         recorded_pixel_digest=want,
         reproduced_pixel_digest=got,
+        file_pixel_digest=in_file,
         differences=_differences(record, model),
         seconds=seconds,
     )
-    if got != want:
+    if got != in_file:
         result.max_abs_diff, result.psnr_db = _compare(file_image, produced)
+    if in_file != want:
+        result.differences.insert(
+            0,
+            {
+                "field": "file.pixels",
+                "recorded": want,
+                "now": in_file,
+                "note": "this file's pixels are not the ones its record describes",
+            },
+        )
     return result
-
-
-def record_of(report_record: dict[str, Any] | None, raw: bytes | None) -> dict[str, Any]:
-    if report_record is not None:
-        return report_record
-    if raw is None:
-        raise GenerationError("the file carries no signed record to reproduce")
-    return dict(json.loads(raw))

@@ -8,6 +8,7 @@ do instead. Nothing here imports torch.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from generator.presets import ModelSource
 from provenance.binding import canonical_image, pixel_digest
 from provenance.errors import RecordInputError
 from provenance.finalize import open_image
+from provenance.record import normalize_prompt
 
 __all__ = [
     "MAX_BATCH",
@@ -30,6 +32,8 @@ __all__ = [
     "EditInput",
     "GenerationRequest",
     "ParentLookup",
+    "check_device",
+    "check_output_folder",
     "check_request",
     "check_side",
     "check_steps_and_guidance",
@@ -138,6 +142,11 @@ def check_request(
     preset = source.preset
     if not request.prompt.strip():
         raise GenerationRequestError("the prompt is empty; say what the image should show")
+    try:
+        prompt = normalize_prompt(request.prompt)
+        negative = normalize_prompt(request.negative_prompt, "negative prompt")
+    except RecordInputError as exc:
+        raise GenerationRequestError(str(exc)) from None
     steps = preset.steps if request.num_inference_steps is None else request.num_inference_steps
     guidance = preset.guidance_scale if request.guidance_scale is None else request.guidance_scale
     check_steps_and_guidance(steps, guidance)
@@ -157,8 +166,8 @@ def check_request(
     if edit is not None and request.width is None and request.height is None:
         width, height = edit.image.size
     else:
-        width = request.width or preset.size
-        height = request.height or preset.size
+        width = preset.size if request.width is None else request.width
+        height = preset.size if request.height is None else request.height
     check_side("width", width)
     check_side("height", height)
     if edit is not None and edit.image.size != (width, height):
@@ -173,8 +182,8 @@ def check_request(
         task = "inpaint" if edit.mask is not None else "image-to-image"
     return CheckedRequest(
         task=task,
-        prompt=request.prompt,
-        negative_prompt=request.negative_prompt,
+        prompt=prompt,
+        negative_prompt=negative,
         seeds=seeds,
         num_inference_steps=steps,
         guidance_scale=float(guidance),
@@ -187,9 +196,7 @@ def check_request(
         max_sequence_length=request.max_sequence_length,
         seed_was_drawn=drawn,
         edit=edit,
-        warnings=tuple(
-            quality_warnings(source, steps, guidance, request.negative_prompt, width, height)
-        ),
+        warnings=tuple(quality_warnings(source, steps, guidance, negative, width, height)),
     )
 
 
@@ -201,6 +208,25 @@ def check_steps_and_guidance(steps: int, guidance: float) -> None:
             f"guidance (--cfg) must be between 0 and {MAX_GUIDANCE:g}, not {guidance}; "
             "Z-Image uses 0 for no guidance"
         )
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """Refuse an output folder that cannot be one (a file, or a path under a file)."""
+    for folder in (out_dir, *out_dir.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise GenerationRequestError(
+                    f"the output folder {out_dir} cannot be made: {folder} is not a folder"
+                )
+            return
+
+
+DEVICE = re.compile(r"^(cpu|mps|cuda(:[0-9]{1,2})?)$")
+
+
+def check_device(device: str | None) -> None:
+    if device is not None and not DEVICE.match(device):
+        raise GenerationRequestError(f"device must be cpu, mps, cuda or cuda:N, not {device!r}")
 
 
 def _check_strength(request: GenerationRequest, edit: EditInput | None) -> float | None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,11 @@ __all__ = [
     "Attestation",
     "ContentBinding",
     "build_record",
+    "check_prompt_text",
     "draft_from_attestation",
     "draft_from_file",
     "new_record_id",
+    "normalize_prompt",
     "readable_fields",
 ]
 
@@ -106,9 +109,49 @@ class Attestation:
     height: int | None = None
 
 
+#: Characters PNG text readers and XML 1.0 (hence XMP) cannot carry: C0 controls other than tab
+#: and line feed (carriage returns become line feeds in XML), U+FFFE/U+FFFF, lone surrogates.
+_UNCARRIABLE = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff]")
+MAX_PROMPT_CHARS = 100_000
+
+
+def check_prompt_text(text: str, what: str = "prompt") -> None:
+    """Refuse a prompt the record's text chunks and XMP could not carry faithfully."""
+    if len(text) > MAX_PROMPT_CHARS:
+        raise RecordInputError(
+            f"the {what} is {len(text)} characters long; at most {MAX_PROMPT_CHARS} are kept"
+        )
+    found = _UNCARRIABLE.search(text)
+    if found is None:
+        return
+    code = ord(found.group())
+    if 0xD800 <= code <= 0xDFFF:
+        raise RecordInputError(
+            f"the {what} is not valid text: it holds an undecodable byte (not UTF-8?)"
+        )
+    if code == 0x0D:
+        raise RecordInputError(f"the {what} holds a carriage return; use line feeds (\\n)")
+    raise RecordInputError(
+        f"the {what} holds the control character U+{code:04X}, which PNG text and XMP cannot "
+        "carry; remove it"
+    )
+
+
+def normalize_prompt(text: str, what: str = "prompt") -> str:
+    """``text`` with Windows or old-Mac line ends made line feeds, then checked."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    check_prompt_text(text, what)
+    return text
+
+
 def draft_from_attestation(att: Attestation) -> dict[str, Any]:
     if not att.prompt.strip():
         raise RecordInputError("the prompt is empty; say what the image was made from")
+    att = replace(
+        att,
+        prompt=normalize_prompt(att.prompt),
+        negative_prompt=normalize_prompt(att.negative_prompt, "negative prompt"),
+    )
     return {
         "task": {
             "type": "attest",
@@ -214,6 +257,8 @@ def build_record(
     }
     if draft.get("warnings"):
         record["warnings"] = list(draft["warnings"])
+    check_prompt_text(gen["prompt"])
+    check_prompt_text(gen["negative_prompt"], "negative prompt")
     schema.validate(record)
     return record
 

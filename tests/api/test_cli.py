@@ -232,3 +232,16 @@ def test_control_characters_are_escaped_in_output(
     code, out, _ = run(capsys, "verify", str(evil))
     assert code == 1
     assert "\x1b" not in out and "a\\x1b[2Kb.png" in out
+
+
+def test_prompts_that_png_text_and_xmp_cannot_carry_are_refused(
+    home: Path, photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "keys", "init")
+    code, _, err = run(capsys, "sign", str(photo), "--prompt", "a\x01b")
+    assert code == 2 and "the prompt holds the control character U+0001" in err
+    assert not (tmp_path / "photo.signed.png").exists()
+    code, _, err = run(capsys, "sign", str(photo), "--prompt", "一只橘猫\r\n高清", "--json")
+    assert code == 0, err
+    code, out, _ = run(capsys, "verify", "--json", str(tmp_path / "photo.signed.png"))
+    assert code == 0 and json.loads(out)["status"] == "verified"

@@ -217,6 +217,10 @@ def test_interpolated_frames_are_recorded_and_reproduce(
     ]
     made = list(produce(tiny_model, checked(seed=3), key, tmp_path, frames=frames))
     assert [m.result.record["generation"]["seed"] for m in made] == [3, None, 9]
+    # the ends are their seeds' own images, recorded as plain generations of those seeds
+    end = made[2].result.record
+    assert end["generation"]["batch"]["seeds"] == [9]
+    assert end["extensions"][EXTENSION_KEY]["call"]["latents"] is None
     middle = made[1].result.record
     info = middle["extensions"][EXTENSION_KEY]
     assert info["call"]["latents"] == {"slerp": {"seed_a": 3, "seed_b": 9, "t": 0.5}}
@@ -282,7 +286,24 @@ def test_a_malformed_or_excessive_record_is_refused_before_running(
         return record
 
     cases = [
-        (lambda c, g: c.update(width="wide"), GenerationError, r"malformed \(ValueError"),
+        (
+            lambda c, g: c.update(width="wide"),
+            GenerationError,
+            r"malformed \(TypeError: width is 'wide', not an integer\)",
+        ),
+        (lambda c, g: c.update(width=64.9), GenerationError, r"width is 64.9, not an integer"),
+        (lambda c, g: c.update(prompt=12345), GenerationError, r"prompt is 12345, not text"),
+        (lambda c, g: c.update(strength="0.5"), GenerationError, r"strength is '0.5', not a"),
+        (
+            lambda c, g: c.update(latents={"slerp": {"seed_a": 1, "seed_b": 2, "t": 1e308}}),
+            GenerationError,
+            r"interpolation position t is 1e\+308, outside \[0, 1\]",
+        ),
+        (
+            lambda c, g: c.update(prompt="a\x01b"),
+            GenerationError,
+            r"the prompt holds the control character U\+0001",
+        ),
         (lambda c, g: c.pop("prompt"), GenerationError, r"malformed \(KeyError: 'prompt'\)"),
         (
             lambda c, g: c.update(width=100000),
@@ -304,3 +325,58 @@ def test_a_malformed_or_excessive_record_is_refused_before_running(
     for change, error, message in cases:
         with pytest.raises(error, match=message):
             reproduce_record(altered(change), image, tiny_model)
+
+
+def test_reproducing_a_tampered_file_says_it_differs(
+    tiny_model: Any, key: SigningKey, tmp_path: Path
+) -> None:
+    (item,) = produce(tiny_model, checked(seed=12), key, tmp_path)
+    pixels = open_image(item.result.path)
+    pixels.putpixel((0, 0), (0, 0, 0))
+    again = reproduce_record(item.result.record, pixels, tiny_model)
+    assert again.outcome == "differs"
+    assert again.reproduced_pixel_digest == again.recorded_pixel_digest  # the record reproduces
+    assert again.differences[0]["field"] == "file.pixels"
+    assert again.max_abs_diff > 0 and again.psnr_db is not None
+
+
+def test_lineage_refuses_a_parent_whose_pixels_are_not_the_input(
+    tiny_model: Any, key: SigningKey, catalog: Catalog, tmp_path: Path
+) -> None:
+    """A forged parent id (anyone can sign a record naming any id) is caught at the link."""
+    (real,) = produce(tiny_model, checked(seed=1), key, tmp_path, catalog=catalog)
+    (other,) = produce(tiny_model, checked(seed=2), key, tmp_path, catalog=catalog)
+    forged = checked(
+        "猫",
+        seed=3,
+        image=other.result.path,
+        parent_lookup=lambda path, digest: real.result.record_id,  # names the wrong parent
+    )
+    (child,) = produce(tiny_model, forged, key, tmp_path, catalog=catalog)
+    chain = lineage(catalog, child.result.record_id)
+    assert [s.record_id for s in chain] == [child.result.record_id, real.result.record_id]
+    assert chain[0].note is None
+    assert chain[1].note is not None and "pixels differ from the input digest" in chain[1].note
+
+
+def test_prompts_are_checked_for_what_png_text_and_xmp_can_carry() -> None:
+    from generator.errors import GenerationRequestError
+
+    assert checked("a\r\nb").prompt == "a\nb"  # Windows line ends become line feeds
+    for text, message in (
+        ("a\x01b", r"the prompt holds the control character U\+0001"),
+        ("a\x1b[31m", r"control character U\+001B"),
+        ("a\udc85b", r"the prompt is not valid text: it holds an undecodable byte"),
+        ("x" * 100_001, r"the prompt is 100001 characters long; at most 100000"),
+    ):
+        with pytest.raises(GenerationRequestError, match=message):
+            checked(text)
+    with pytest.raises(GenerationRequestError, match=r"the negative prompt holds the control"):
+        checked("猫", negative_prompt="\x0c")
+
+
+def test_long_prompts_are_warned_about(tiny_model: Any, key: SigningKey, tmp_path: Path) -> None:
+    (item,) = produce(tiny_model, checked("猫 " * 400, max_sequence_length=64), key, tmp_path)
+    assert any(
+        "the text encoder reads only the first 64" in w for w in item.result.record["warnings"]
+    )

@@ -139,7 +139,21 @@ def test_cli_refuses_bad_requests_before_importing_torch(tmp_path: Path) -> None
     Image.new("RGB", (64, 64)).save(picture)
     mask = tmp_path / "mask.png"
     Image.new("L", (48, 48)).save(mask)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
     cases = [
+        (["generate", "猫", "--out", str(a_file)], "a-file is not a folder"),
+        (["generate", "猫", "--out", str(a_file / "x")], "a-file is not a folder"),
+        (["generate", "猫", "--device", "tpu"], "device must be cpu, mps, cuda or cuda:N"),
+        (["generate", "猫", "--revision", "main"], "--revision only applies to Hugging Face"),
+        (["generate", "猫", "--width", "0"], "width must be between 16 and 4096, not 0"),
+        (["generate", "a\x01b"], "the prompt holds the control character U+0001"),
+        (["generate", "猫", "--model", "a/b", "--revision", "../../x"], "is not a branch"),
+        (["interpolate", "猫", "--seed-a", "-1", "--seed-b", "2"], "must be seeds (0 or more)"),
+        (
+            ["interpolate", "猫", "--seed-a", "1", "--seed-b", "2", "--frames", "100000"],
+            "--frames must be between 2 and 1024",
+        ),
         (["generate", "猫", "--width", "500"], "nearest valid width is 496"),
         (["generate", "猫", "--steps", "0"], "steps must be between 1 and 1000, not 0"),
         (["generate", "猫", "--cfg", "-2"], "guidance (--cfg) must be between 0 and 100"),
