@@ -132,7 +132,9 @@ def load_model(
             pipe.transformer.set_attention_backend(attention_backend)
         except (ValueError, RuntimeError, ImportError) as exc:
             raise ModelLoadError(f"attention backend {attention_backend!r}: {exc}") from None
-        options["attention_backend"] = attention_backend
+    # What will actually run: set_attention_backend also changes diffusers' process-wide default
+    # (as does its DIFFUSERS_ATTN_BACKEND variable), so the request alone is not the truth.
+    options["attention_backend"] = effective_attention_backend(pipe)
     if compile_transformer:
         pipe.transformer.compile_repeated_blocks(fullgraph=True)
         options["compiled"] = True
@@ -148,6 +150,25 @@ def load_model(
         load_seconds=time.perf_counter() - started,
         options=options,
     )
+
+
+def effective_attention_backend(pipe: Any) -> str | None:
+    """The attention backend the pipeline's transformer will use, as diffusers names it."""
+    names: set[str] = set()
+    transformer = getattr(pipe, "transformer", None)
+    if transformer is not None:
+        for module in transformer.modules():
+            backend = getattr(getattr(module, "processor", None), "_attention_backend", None)
+            if backend is not None:
+                names.add(str(getattr(backend, "value", backend)))
+    if names:
+        return ",".join(sorted(names))
+    try:
+        from diffusers.models.attention_dispatch import _AttentionBackendRegistry
+    except ImportError:
+        return None
+    active = _AttentionBackendRegistry.get_active_backend()[0]
+    return str(getattr(active, "value", active))
 
 
 def _local_folder(source: ModelSource, allow_download: bool) -> tuple[Path, str | None]:

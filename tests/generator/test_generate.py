@@ -70,6 +70,7 @@ def test_every_image_is_signed_recorded_and_catalogued(
         assert call["generator"] == {"device": "cpu", "seeds": [item.seed]}
         assert info["model"]["config_fingerprint"] == tiny_model.identity.config_fingerprint
         assert info["model"]["test_model"] is True and "noise" in info["model"]["note"]
+        assert info["options"] == {"attention_backend": "native", "compiled": False}
         assert set(info["model"]["components"]) == {
             "scheduler",
             "text_encoder",
