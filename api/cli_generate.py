@@ -75,6 +75,9 @@ def _hub_cache() -> Path:
 
 
 def _offline_unless_asked(args: argparse.Namespace) -> None:
+    # Read when torch starts its OpenMP threads: sleeping instead of spinning keeps small shared
+    # machines from stalling 3-30x when another process holds a core (BENCHMARKS.md).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if not getattr(args, "allow_download", False):
         # read by huggingface_hub at import time: must be set before diffusers is imported
         os.environ["HF_HUB_OFFLINE"] = "1"

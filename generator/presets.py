@@ -49,7 +49,7 @@ TINY = Preset(
     guidance_scale=0.0,
     size=512,
     description=(
-        "TEST MODEL: the real Z-Image classes at about 1 M random parameters, built offline "
+        "TEST MODEL: the real Z-Image classes at about 0.7 M random parameters, built offline "
         "from a fixed seed; its pictures are noise"
     ),
 )

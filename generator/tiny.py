@@ -1,4 +1,4 @@
-"""The built-in test model: the real Z-Image classes, about 1 M random parameters, built offline.
+"""The built-in test model: the real Z-Image classes, about 0.7 M random parameters, built offline.
 
 Every tensor is overwritten from a NumPy generator seeded with (init seed, CRC-32 of the tensor's
 name), so the weights do not depend on torch's or transformers' initialisation code: the same
