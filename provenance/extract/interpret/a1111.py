@@ -192,8 +192,10 @@ def read(ctx: Context) -> Found | None:
             if not text.strip() or load_json(text) is not None:
                 continue
             info = parse_infotext(text)
-            # A bare text in ``parameters`` is still a prompt; a UserComment needs the layout.
-            if key == "parameters" or _looks_like_infotext(info):
+            # A bare text in ``parameters`` is still a prompt (unless it is broken JSON); a
+            # UserComment needs the infotext layout.
+            bare_ok = key == "parameters" and text.lstrip()[:1] not in ("{", "[")
+            if bare_ok or _looks_like_infotext(info):
                 return found_from_infotext(info, location)
     return None
 

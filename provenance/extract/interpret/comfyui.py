@@ -152,6 +152,9 @@ class Graph:
         if source is None or depth > _MAX_DEPTH or source not in self.nodes:
             return None
         ins = self.inputs(source)
+        if "text_positive" in ins and "text_negative" in ins:  # stylers: two string outputs
+            side = "text_negative" if isinstance(value, list) and value[1] == 1 else "text_positive"
+            return self.text(ins[side], depth + 1)
         parts = sorted((k for k in ins if _CONCAT_PART.match(k)), key=_part_order)
         if len(parts) >= 2:
             return self._concat(ins, parts, depth)
@@ -217,14 +220,22 @@ class Graph:
         if source is None or depth > _MAX_DEPTH or source not in self.nodes:
             return []
         ins = self.inputs(source)
+        if "ZeroOut" in self.cls(source):  # a zeroed conditioning holds no text
+            return []
         if "guidance" in ins and "FluxGuidance" in self.cls(source):
             notes.setdefault("flux_guidance", self.scalar(ins["guidance"]))
-        if side in ins and _link(ins[side]) is None and isinstance(ins[side], str):
-            return [ins[side]]
-        if self.is_text_encoder(source):
+        if self.is_text_encoder(source) and not isinstance(ins.get(side), str):
             return [self.encoder_text(source)]
         if side in ins:
-            return self.conditioning_texts(ins[side], side, notes, depth + 1)
+            # ControlNet and inpaint nodes pass one side on; loaders that encode the prompt
+            # themselves (Efficient Loader) take it as a string widget or a string link.
+            if isinstance(ins[side], str):
+                return [ins[side]]
+            passed = self.conditioning_texts(ins[side], side, notes, depth + 1)
+            if passed:
+                return passed
+            text = self.text(ins[side], depth + 1)
+            return [text] if text is not None else []
         conditioning = [k for k in ins if "conditioning" in k.lower() and _link(ins[k])]
         texts: list[str | None] = []
         for name in conditioning:

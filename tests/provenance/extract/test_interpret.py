@@ -342,6 +342,10 @@ def test_bare_parameters_text_is_a_prompt() -> None:
     assert result.generation["prompt"] == "a lonely lighthouse"
 
 
+def test_broken_json_in_parameters_is_not_a_prompt() -> None:
+    assert interpret(meta(("png:tEXt:parameters", '{"prompt": "a'))).tool["name"] is None
+
+
 def test_forge_stealth_infotext() -> None:
     result = interpret(meta(("png:stealth", BASIC.replace("v1.10.1", "f2.0.1v1.10.1"))))
     assert result.tool["name"] == "forge"
@@ -472,11 +476,16 @@ def test_comfyui_was_concatenation_and_custom_sampler() -> None:
             "inputs": {"scheduler": "simple", "steps": 20, "denoise": 1.0, "model": ["1", 0]},
         },
         "11": {"class_type": "EmptySD3LatentImage", "inputs": {"width": 1024, "height": 768}},
+        "13": {"class_type": "ConditioningZeroOut", "inputs": {"conditioning": ["5", 0]}},
+        "14": {
+            "class_type": "CFGGuider",
+            "inputs": {"model": ["1", 0], "positive": ["6", 0], "negative": ["13", 0], "cfg": 1.0},
+        },
         "12": {
             "class_type": "SamplerCustomAdvanced",
             "inputs": {
                 "noise": ["8", 0],
-                "guider": ["7", 0],
+                "guider": ["14", 0],
                 "sampler": ["9", 0],
                 "sigmas": ["10", 0],
                 "latent_image": ["11", 0],
@@ -494,7 +503,7 @@ def test_comfyui_was_concatenation_and_custom_sampler() -> None:
         "simple",
     )
     assert (gen["width"], gen["height"], gen["model"]) == (1024, 768, "flux1-dev.safetensors")
-    assert result.extra["flux_guidance"] == 3.5
+    assert (gen["cfg_scale"], result.extra["flux_guidance"]) == (1.0, 3.5)
 
 
 def test_comfyui_combined_conditioning_has_no_single_prompt() -> None:
@@ -541,6 +550,44 @@ def test_comfyui_saveimage_plus_and_civitai_json() -> None:
     civitai = interpret(meta(("jpeg:exif:ExifIFD:UserComment", json.dumps(upscale)), fmt="jpeg"))
     assert civitai.tool["name"] == "civitai"
     assert (civitai.generation["prompt"], civitai.generation["seed"]) == ("original", 5)
+
+
+def test_comfyui_styler_outputs_and_efficient_loader() -> None:
+    graph = {
+        "1": {
+            "class_type": "SDXLPromptStyler",
+            "inputs": {"text_positive": "a temple", "text_negative": "haze", "style": "base"},
+        },
+        "2": {
+            "class_type": "Efficient Loader",
+            "inputs": {
+                "ckpt_name": "dreamshaper.safetensors",
+                "positive": ["1", 0],
+                "negative": ["1", 1],
+                "empty_latent_width": 640,
+                "empty_latent_height": 960,
+            },
+        },
+        "3": {"class_type": "CLIPTextEncode", "inputs": {"text": ["1", 1], "clip": ["2", 5]}},
+        "4": {
+            "class_type": "KSampler (Efficient)",
+            "inputs": {
+                "model": ["2", 0],
+                "positive": ["2", 1],
+                "negative": ["3", 0],
+                "latent_image": ["2", 3],
+                "seed": 8,
+                "steps": 20,
+                "cfg": 7,
+                "sampler_name": "euler",
+                "scheduler": "normal",
+            },
+        },
+    }
+    gen = interpret(meta(("png:tEXt:prompt", json.dumps(graph)))).generation
+    assert (gen["prompt"], gen["negative_prompt"]) == ("a temple", "haze")
+    assert gen["model"] == "dreamshaper.safetensors"
+    assert (gen["width"], gen["height"], gen["seed"]) == (640, 960, 8)
 
 
 def test_comfyui_workflow_only() -> None:
