@@ -59,7 +59,7 @@ from provenance.extract.interpret import (
     swarmui,
     tensorart,
 )
-from provenance.extract.interpret._base import Context, Found, normalize
+from provenance.extract.interpret._base import Context, Found, as_text, normalize
 from provenance.extract.interpret.labels import read_labels
 from provenance.extract.model import GENERATION_KEYS, ContainerMetadata, Extraction, Label
 
@@ -119,17 +119,12 @@ def interpret(meta: ContainerMetadata, data: bytes | None = None) -> Extraction:
     except Exception as exc:
         problems.append(f"label reader failed: {type(exc).__name__}: {exc}")
 
-    primary = next((f for _, f in found if f.tool is not None), found[0][1] if found else None)
-    generation: dict[str, Any] = dict.fromkeys(GENERATION_KEYS)
-    extra: dict[str, Any] = {}
-    tool: dict[str, str | None] = {"name": None, "version": None}
-    if primary is not None:
-        generation = normalize(primary.generation, GENERATION_KEYS)
-        extra.update(primary.extra)
-        tool = {"name": primary.tool, "version": primary.version}
-        _merge_others(primary, [f for _, f in found if f is not primary], generation, extra)
-    elif meta.c2pa:
-        tool = {"name": "c2pa", "version": None}
+    try:
+        tool, generation, extra = _combine(meta, [f for _, f in found])
+    except Exception as exc:
+        problems.append(f"combining the interpreters' results failed: {type(exc).__name__}: {exc}")
+        tool = {"name": None, "version": None}
+        generation, extra = dict.fromkeys(GENERATION_KEYS), {}
 
     if tool["name"] == "novelai" or any(name.startswith("novelai") for name, _ in found):
         try:
@@ -144,6 +139,20 @@ def interpret(meta: ContainerMetadata, data: bytes | None = None) -> Extraction:
     if problems:
         raw["problems"] = [*raw.get("problems", []), *problems]
     return Extraction(tool=tool, generation=generation, raw=raw, labels=labels, extra=extra)
+
+
+def _combine(
+    meta: ContainerMetadata, found: list[Found]
+) -> tuple[dict[str, str | None], dict[str, Any], dict[str, Any]]:
+    """Tool, generation and extra from the first interpreter that names a tool, and the rest."""
+    primary = next((f for f in found if f.tool is not None), found[0] if found else None)
+    if primary is None:
+        tool = "c2pa" if meta.c2pa else None
+        return {"name": tool, "version": None}, dict.fromkeys(GENERATION_KEYS), {}
+    generation = normalize(primary.generation, GENERATION_KEYS)
+    extra = dict(primary.extra)
+    _merge_others(primary, [f for f in found if f is not primary], generation, extra)
+    return {"name": primary.tool, "version": as_text(primary.version)}, generation, extra
 
 
 def _merge_others(

@@ -190,7 +190,10 @@ def as_float(value: Any) -> float | None:
     )
     if not numeric:
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
     return number if math.isfinite(number) else None
 
 
