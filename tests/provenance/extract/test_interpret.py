@@ -9,17 +9,18 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from provenance import SignedImage
 from provenance.extract import interpret as interpret_package
+from provenance.extract.containers import read_metadata
 from provenance.extract.interpret import interpret
 from provenance.extract.interpret.a1111 import param_pairs, parse_infotext, tool_of
 from provenance.extract.model import GENERATION_KEYS, ContainerMetadata, RawValue
 from tests.conftest import CORPUS
-from tests.provenance.extract.interpret_corpus import metadata_from, metadata_of
 
 EXPECTED: dict[str, dict[str, Any]] = (
     json.loads((CORPUS / "expected.json").read_text("utf-8"))
@@ -38,6 +39,14 @@ FIELDS = {
     "height": "height",
     "model": "model",
 }
+
+
+def metadata_of(path: Path) -> ContainerMetadata:
+    return read_metadata(path.read_bytes())
+
+
+def metadata_from(data: bytes) -> ContainerMetadata:
+    return read_metadata(data)
 
 
 def meta(*values: tuple[str, str], fmt: str = "png", **kw: Any) -> ContainerMetadata:
@@ -137,6 +146,22 @@ def _tampered(original: ContainerMetadata, key: str, edit: Any) -> ContainerMeta
             value = RawValue(value.location, text=edit(value.text), note=value.note)
         values.append(value)
     return ContainerMetadata(format=original.format, values=values, has_alpha=original.has_alpha)
+
+
+@pytest.mark.parametrize("name", NOVELAI)
+def test_novelai_every_copy_of_the_comment_is_checked(name: str) -> None:
+    data = (CORPUS / name).read_bytes()
+    full = read_metadata(data, stealth="always")  # the stealth copy too
+    result = interpret(full, data)
+    detail = result.extra["novelai_signature_detail"]
+    assert f"{full.format}:stealth" in detail
+    assert set(detail.values()) == {"valid"}
+    assert "conflicts" not in result.extra  # the stealth copy says the same
+    edit = lambda t: t.replace("hatsune miku", "hatsune mika")  # noqa: E731
+    tampered = interpret(_tampered(full, ":stealth", edit), data)
+    assert tampered.extra["novelai_signature"] == "invalid"
+    assert tampered.extra["novelai_signature_detail"][f"{full.format}:stealth"] == "invalid"
+    assert "prompt" in tampered.extra["conflicts"]
 
 
 def test_novelai_tampered_comment_is_invalid() -> None:
