@@ -10,6 +10,7 @@ Only this layer reads the environment (see :mod:`api.settings`): ``AIGC_PROV_HOM
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -378,11 +379,23 @@ def _inspect_text(found: Inspection) -> str:
     lines = [found.source]
     report = found.report
     if found.width:
-        lines.append(f"  image: {report.container} {found.width}x{found.height} {found.color}")
+        color = f" {found.color}" if found.color else ""
+        lines.append(f"  image: {report.container} {found.width}x{found.height}{color}")
     elif report.container:
         lines.append(f"  image: {report.container}")
     if found.read_error:
         lines.append(f"  unreadable: {found.read_error}")
+    view = found.extraction
+    if view is not None and view.tool.get("name"):
+        version = f" {view.tool['version']}" if view.tool.get("version") else ""
+        lines.append(f"  tool: {view.tool['name']}{version}")
+        for key, value in view.generation.items():
+            if value is not None:
+                shown = str(value).replace("\n", "\n      ")
+                lines.append(f"  {key}: {shown}")
+    if view is not None:
+        for mark in view.labels:
+            lines.append(f"  label [{mark.scheme}] at {mark.location}: {mark.value}")
     for text in found.texts:
         value = text["text"]
         if text["keyword"] == "AIGCProvenance":
@@ -755,6 +768,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     return code
 
 

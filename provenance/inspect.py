@@ -1,7 +1,9 @@
 """Show everything embedded in an image, like the webui's PNG Info, plus the verification result.
 
 Lenient where verification is strict: a file that fails verification is still listed chunk by
-chunk, and the signed record is shown only when its signature checked out.
+chunk, and the signed record is shown only when its signature checked out. Whatever tool wrote
+the file, :func:`inspect` also gives one normalized view of it
+(:class:`~provenance.extract.model.Extraction`: ``tool``, ``generation``, ``labels``, ``raw``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from provenance.errors import ContainerError
+from provenance.extract.containers import read_metadata
+from provenance.extract.interpret import interpret
+from provenance.extract.model import Extraction
 from provenance.extract.png import Limits, PngScan, scan_png
 from provenance.finalize import OUR_KEYWORDS
 from provenance.report import VerificationReport
@@ -37,10 +42,17 @@ class Inspection:
     xmp_error: str | None = None
     chunk_counts: dict[str, int] = field(default_factory=dict)
     read_error: str | None = None
+    extraction: Extraction | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        view = self.extraction.to_dict() if self.extraction is not None else {}
         return {
             "file": self.source,
+            "tool": view.get("tool"),
+            "generation": view.get("generation"),
+            "labels": view.get("labels", []),
+            "extra": view.get("extra", {}),
+            "raw": view.get("raw", {}),
             "container": self.report.container,
             "width": self.width,
             "height": self.height,
@@ -65,6 +77,9 @@ def inspect(source: Source, *, policy: TrustPolicy, limits: Limits | None = None
             data, name = handle.read(limits.max_file_bytes + 1), str(source)
     report = verify(data, policy=policy, limits=limits, name=name)
     result = Inspection(source=report.source, report=report)
+    meta = read_metadata(data, limits=limits)  # never raises
+    result.extraction = interpret(meta, data)
+    result.width, result.height = meta.width, meta.height
     if report.container != "png":
         return result
     try:

@@ -245,3 +245,32 @@ def test_prompts_that_png_text_and_xmp_cannot_carry_are_refused(
     assert code == 0, err
     code, out, _ = run(capsys, "verify", "--json", str(tmp_path / "photo.signed.png"))
     assert code == 0 and json.loads(out)["status"] == "verified"
+
+
+def test_inspect_json_gives_one_normalized_view_per_file_in_order(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from provenance.extract.model import GENERATION_KEYS
+    from tests.conftest import CORPUS
+
+    expected = json.loads((CORPUS / "expected.json").read_text("utf-8"))
+    names = [
+        "sd-metadata/webp/sd-webui.webp",
+        "sd-metadata/jpg/swarmui.jpg",
+        "sd-metadata/png/comfyui.png",
+        "sd-metadata/c2pa/png/chatgpt-image2.png",
+    ]
+    code, out, _ = run(capsys, "inspect", "--json", *(str(CORPUS / n) for n in names))
+    assert code == 0
+    views = [json.loads(line) for line in out.splitlines()]
+    assert [Path(v["file"]).name for v in views] == [Path(n).name for n in names]
+    for name, view in zip(names, views, strict=True):
+        want = expected[name]
+        assert tuple(view["generation"]) == GENERATION_KEYS
+        assert set(view["tool"]) == {"name", "version"} and view["tool"]["name"] == want["tool"]
+        got = view["generation"]["prompt"]
+        assert (got or "").strip() == (want["prompt"] or "").strip()
+        assert view["generation"]["seed"] == want["seed"]
+        assert isinstance(view["raw"], dict) and isinstance(view["labels"], list)
+    assert any(label["scheme"] == "c2pa" for label in views[3]["labels"])
+    assert views[0]["raw"]["webp:exif:ExifIFD:UserComment"]
