@@ -81,6 +81,8 @@ class RecordRow(Base):
     parent_record_id: Mapped[str | None] = mapped_column(String(36))
     file_path: Mapped[str | None] = mapped_column(Text)
     file_digest: Mapped[str | None] = mapped_column(String(64))
+    #: BLAKE3 of the original file an ``import`` record was made from (``aigc-prov import``).
+    source_digest: Mapped[str | None] = mapped_column(String(64))
     record_bytes: Mapped[bytes] = mapped_column(LargeBinary)
     envelope: Mapped[str] = mapped_column(Text)
     rating: Mapped[int | None] = mapped_column(SmallInteger)
@@ -93,6 +95,7 @@ class RecordRow(Base):
         Index("ix_records_signer", "signer_key_id"),
         Index("ix_records_pixel_digest", "pixel_digest"),
         Index("ix_records_parent", "parent_record_id"),
+        Index("ix_records_source_digest", "source_digest"),
         *(Index(f"ix_records_phash_{i}", f"phash_{i}") for i in range(PHASH_BANDS)),
     )
 

@@ -225,6 +225,19 @@ def phash_bands(phash: str) -> list[int]:
     return [(value >> (8 * (PHASH_BANDS - 1 - i))) & 0xFF for i in range(PHASH_BANDS)]
 
 
+#: The ``extensions`` key of an import record (see :mod:`provenance.importer`).
+IMPORT_EXTENSION = "aigc-provenance.import"
+
+
+def _source_digest(record: Mapping[str, Any]) -> str | None:
+    info = (record.get("extensions") or {}).get(IMPORT_EXTENSION)
+    if not isinstance(info, dict):
+        return None
+    digest = info.get("source_digest")
+    value = digest.get("value") if isinstance(digest, dict) else None
+    return value if isinstance(value, str) and len(value) == 64 else None
+
+
 def record_values(
     record: Mapping[str, Any],
     record_bytes: bytes,
@@ -263,6 +276,7 @@ def record_values(
         "parent_record_id": record["task"].get("parent_record_id"),
         "file_path": file_path,
         "file_digest": file_digest,
+        "source_digest": _source_digest(record),
         "record_bytes": record_bytes,
         "envelope": envelope_json,
     }
@@ -500,6 +514,15 @@ class Catalog:
                 for r in conn.execute(select(records).where(records.c.id.in_([i for i, _ in near])))
             }
         return [(found[i], dist) for i, dist in near]
+
+    def imported_from(self, source_digest: str) -> Any:
+        """The record imported from the file with this BLAKE3 digest, if any (any state)."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(RecordRow.record_id, RecordRow.state, RecordRow.file_path)
+                .where(RecordRow.source_digest == source_digest)
+                .limit(1)
+            ).first()
 
     def pending(self) -> list[Row[Any]]:
         with self.engine.connect() as conn:
