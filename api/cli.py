@@ -28,6 +28,7 @@ from tqdm import tqdm
 from api._text import printable
 from api.cli_generate import Hooks, generate_demo
 from api.cli_generate import register as register_generate
+from api.cli_import import register as register_import
 from api.cli_kb import add_filter_arguments, query_from_args, register
 from api.settings import ENV_CATALOG, ENV_HOME, ENV_PASSPHRASE, catalog_url, default_home
 from provenance import (
@@ -735,6 +736,7 @@ def build_parser() -> argparse.ArgumentParser:
         policy=_policy,
     )
     register_generate(sub, generate_hooks)
+    register_import(sub, generate_hooks)
 
     p = sub.add_parser(
         "demo",

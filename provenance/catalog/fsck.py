@@ -150,7 +150,7 @@ def _import_file(
         return
     report.imported.append(result.record["record_id"])
     if repair:
-        envelope = scan_png(data).text_values(ENVELOPE_KEYWORD)[0]
+        envelope = embedded_envelope(data)
         catalog.add_record(
             record_values(
                 result.record,
@@ -162,6 +162,11 @@ def _import_file(
                 file_digest=blake3(data).hexdigest(),
             )
         )
+
+
+def embedded_envelope(data: bytes) -> str:
+    """The envelope text embedded in one of our signed PNGs (the caller has verified it)."""
+    return scan_png(data).text_values(ENVELOPE_KEYWORD)[0]
 
 
 def _read(path: Path | None) -> bytes | None:

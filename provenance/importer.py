@@ -1,0 +1,388 @@
+"""Bring folders of existing outputs, from any tool, under the catalog.
+
+For each PNG, JPEG or WebP file (found by magic bytes): one of our signed files is catalogued as
+it is (its own record); anything else gets an ``import`` record stating what the original tool
+wrote (:func:`provenance.extract.interpret.interpret`), bound to the original file (its BLAKE3
+digest, decoded pixels and perceptual hash) and signed by the importing key. The catalog holds
+only signed records; ``sign_copies_to`` additionally writes, for each foreign file, a signed PNG
+copy carrying the record, or, for files whose own signature must stay intact (C2PA manifest,
+NovelAI signature), a JSON sidecar binding the untouched original. Originals are never modified.
+
+Idempotent and resumable: a file whose BLAKE3 digest is already catalogued is skipped, rows are
+committed one file at a time, and a file that cannot be read is reported with its reason without
+stopping the run. The heavy part (reading, interpreting, decoding) runs in ``workers`` processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from blake3 import blake3
+from PIL import Image
+
+from provenance import schema
+from provenance._files import atomic_write_bytes
+from provenance.binding import canonical_image, perceptual_hash, pixel_digest
+from provenance.catalog.store import IMPORT_EXTENSION, Catalog, record_values
+from provenance.extract.containers import detect_format, read_metadata
+from provenance.extract.interpret import interpret
+from provenance.extract.png import Limits
+from provenance.finalize import finalize
+from provenance.record import ContentBinding, build_record
+from provenance.signing.keys import SigningKey
+from provenance.signing.policy import TrustPolicy
+from provenance.signing.signer import sign_payload
+from provenance.verify import verify
+
+__all__ = ["IMPORT_EXTENSION", "Examined", "ImportReport", "examine", "find_images", "import_files"]
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
+_BAD_CHARS = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0xFFFE, 0xFFFF], "\ufffd")
+MAX_EXTRA_BYTES = 64 << 10
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+@dataclass
+class ImportReport:
+    """What one import run did, file by file."""
+
+    imported: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"imported": self.imported, "skipped": self.skipped, "failed": self.failed}
+
+
+@dataclass(frozen=True)
+class Examined:
+    """What a worker learned about one file (picklable; no catalog access)."""
+
+    path: str
+    digest: str
+    error: str | None = None
+    ours: bool = False
+    format: str | None = None
+    width: int = 0
+    height: int = 0
+    mode: str = ""
+    pixel_digest: str = ""
+    phash: str = ""
+    view: dict[str, Any] = field(default_factory=dict)  # Extraction.to_dict() without raw
+    keeps_signature: str | None = None  # "c2pa" or "novelai": never rewrite the file
+
+
+def find_images(folder: Path, recursive: bool) -> list[Path]:
+    """Candidate files under ``folder``, sorted: image suffixes, hidden files and our sidecars
+    left out (the format itself is decided later by magic bytes)."""
+    pattern = folder.rglob("*") if recursive else folder.glob("*")
+    return sorted(
+        p
+        for p in pattern
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def _file_digest(path: Path, limit: int) -> tuple[bytes, str]:
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than the limit of {limit} bytes")
+    return data, blake3(data).hexdigest()
+
+
+def examine(path: str, limits: Limits | None = None) -> Examined:
+    """Read, interpret and decode one file. Never raises: problems come back in ``error``."""
+    limits = limits or Limits()
+    try:
+        data, digest = _file_digest(Path(path), limits.max_file_bytes)
+    except (OSError, ValueError) as exc:
+        return Examined(path, "", error=f"cannot read: {getattr(exc, 'strerror', None) or exc}")
+    fmt = detect_format(data)
+    if fmt is None:
+        return Examined(path, digest, error="not a PNG, JPEG or WebP image (by its first bytes)")
+    meta = read_metadata(data, limits=limits)
+    extraction = interpret(meta, data)
+    if any(v.location.endswith(":AIGCProvenance") for v in meta.values):
+        return Examined(path, digest, ours=True, format=fmt)  # our envelope: verify decides
+    try:
+        with Image.open(Path(path)) as image:
+            if image.width * image.height > limits.max_pixels:
+                return Examined(path, digest, error=f"{image.width}x{image.height} is too large")
+            image.load()
+            pixels = canonical_image(image)
+            pdigest, phash = pixel_digest(pixels), perceptual_hash(pixels)
+            size, mode = pixels.size, pixels.mode
+    except Exception as exc:
+        return Examined(path, digest, error=f"the image data cannot be decoded: {exc}")
+    view = extraction.to_dict()
+    view.pop("raw", None)
+    keeps = None
+    if meta.c2pa:
+        keeps = "c2pa"
+    elif extraction.extra.get("novelai_signature") == "valid":
+        keeps = "novelai"
+    return Examined(
+        path,
+        digest,
+        format=fmt,
+        width=size[0],
+        height=size[1],
+        mode=mode,
+        pixel_digest=pdigest,
+        phash=phash,
+        view=view,
+        keeps_signature=keeps,
+    )
+
+
+def _clean_text(value: Any, what: str, warnings: list[str]) -> str:
+    if not isinstance(value, str):
+        return ""
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    cleaned = text.translate(_BAD_CHARS)
+    cleaned = cleaned.encode("utf-8", "replace").decode("utf-8")  # lone surrogates
+    if cleaned != text:
+        warnings.append(f"the {what} held characters PNG text and XMP cannot carry; replaced")
+    if len(cleaned) > 100_000:
+        warnings.append(f"the {what} was cut to 100000 characters")
+        cleaned = cleaned[:100_000]
+    return cleaned
+
+
+def _int_in(value: Any, low: int, high: int) -> int | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    return value if ok else None
+
+
+def _num_in(value: Any, low: float, high: float) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high
+    return float(value) if ok else None
+
+
+def import_draft(found: Examined) -> dict[str, Any]:
+    """The draft of an import record for a foreign file: what its tool wrote, normalized."""
+    gen = found.view.get("generation") or {}
+    tool = found.view.get("tool") or {}
+    warnings: list[str] = []
+    extra = found.view.get("extra") or {}
+    if len(json.dumps(extra, ensure_ascii=False, default=str)) > MAX_EXTRA_BYTES:
+        warnings.append("the tool's other fields are too large for the record; see the file")
+        extra = {}
+    model = gen.get("model") or tool.get("name") or "unknown"
+    text_model = _clean_text(str(model), "model name", warnings)[:1024] or "unknown"
+    return {
+        "task": {
+            "type": "import",
+            "parent_record_id": None,
+            "input_digest": None,
+            "mask_digest": None,
+        },
+        "model": {"name": text_model, "revision": None},
+        "generation": {
+            "prompt": _clean_text(gen.get("prompt"), "prompt", warnings),
+            "negative_prompt": _clean_text(gen.get("negative_prompt"), "negative prompt", warnings),
+            "width": _int_in(gen.get("width"), 1, 1_000_000),
+            "height": _int_in(gen.get("height"), 1, 1_000_000),
+            "num_inference_steps": _int_in(gen.get("steps"), 1, 10_000),
+            "cfg_scale": _num_in(gen.get("cfg_scale"), 0, 1000),
+            "seed": _int_in(gen.get("seed"), 0, 2**53 - 1),
+            "num_images": 1,
+            "sampler": _clean_text(gen.get("sampler"), "sampler", warnings)[:4096] or None,
+        },
+        "warnings": warnings,
+        "extensions": {
+            IMPORT_EXTENSION: {
+                "source_file": os.path.basename(found.path),
+                "source_digest": {"alg": "blake3", "value": found.digest},
+                "source_format": found.format,
+                "tool": tool,
+                "generation": gen,
+                "labels": found.view.get("labels") or [],
+                "extra": json.loads(json.dumps(extra, ensure_ascii=False, default=str)),
+                "keeps_signature": found.keeps_signature,
+            }
+        },
+    }
+
+
+def _original_binding(found: Examined) -> ContentBinding:
+    """Binds a record to the untouched original: its whole bytes, pixels and look."""
+    return ContentBinding(
+        format=str(found.format),
+        width=found.width,
+        height=found.height,
+        mode=found.mode,
+        pixel_digest=found.pixel_digest,
+        data_digest=found.digest,
+        render_digest=_EMPTY_SHA256,
+        phash=found.phash,
+    )
+
+
+def _sign_original(
+    found: Examined, draft: dict[str, Any], key: SigningKey
+) -> tuple[dict[str, Any], bytes, str]:
+    record = build_record(draft, _original_binding(found), producer=f"aigc-prov:{key.key_id}")
+    record_bytes = rfc8785.dumps(record)
+    envelope = sign_payload(record_bytes, schema.payload_type(), key)
+    return json.loads(record_bytes), record_bytes, envelope.to_json()
+
+
+def _examined(paths: Sequence[str], workers: int, limits: Limits | None) -> Iterator[Examined]:
+    if workers <= 1 or len(paths) < 2:
+        for path in paths:
+            yield examine(path, limits)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(examine, paths, [limits] * len(paths), chunksize=8)
+
+
+def import_files(
+    catalog: Catalog,
+    paths: Sequence[Path],
+    *,
+    key: SigningKey,
+    policy: TrustPolicy,
+    root: Path | None = None,
+    sign_copies_to: Path | None = None,
+    workers: int = 1,
+    limits: Limits | None = None,
+    on_file: Callable[[str, str], None] | None = None,
+) -> ImportReport:
+    """Import ``paths`` into ``catalog`` (see the module docstring); ``root`` is the folder the
+    copies' relative names are taken from. ``on_file(path, outcome)`` is called per file."""
+    report = ImportReport()
+    limits = limits or Limits()
+    todo: list[str] = []
+    for path in paths:
+        try:
+            _, digest = _file_digest(path, limits.max_file_bytes)
+        except (OSError, ValueError) as exc:
+            report.failed.append({"file": str(path), "reason": f"cannot read: {exc}"})
+            _tell(on_file, str(path), "failed")
+            continue
+        known = catalog.imported_from(digest)
+        if known is not None and known.state == "complete":
+            report.skipped.append(
+                {"file": str(path), "reason": f"already imported as {known.record_id}"}
+            )
+            _tell(on_file, str(path), "skipped")
+            continue
+        if known is not None:  # a pending row an interrupted run left: redo the file
+            catalog.forget_record(known.record_id)
+        todo.append(str(path))
+    for found in _examined(todo, workers, limits):
+        outcome = _import_one(catalog, found, key, policy, root, sign_copies_to, report)
+        _tell(on_file, found.path, outcome)
+    return report
+
+
+def _tell(on_file: Callable[[str, str], None] | None, path: str, outcome: str) -> None:
+    if on_file is not None:
+        on_file(path, outcome)
+
+
+def _import_one(
+    catalog: Catalog,
+    found: Examined,
+    key: SigningKey,
+    policy: TrustPolicy,
+    root: Path | None,
+    copies: Path | None,
+    report: ImportReport,
+) -> str:
+    if found.error is not None:
+        report.failed.append({"file": found.path, "reason": found.error})
+        return "failed"
+    if found.ours:
+        return _import_ours(catalog, found, policy, report)
+    draft = import_draft(found)
+    tool = (found.view.get("tool") or {}).get("name")
+    entry: dict[str, Any] = {"file": found.path, "tool": tool}
+    relative = _relative(Path(found.path), root)
+    if copies is not None and found.keeps_signature is None:
+        # a.png -> a.png, a.jpg -> a-jpg.png: one copy per original, never two on one name
+        suffix = relative.suffix.lower()
+        stem = relative.stem if suffix == ".png" else f"{relative.stem}-{suffix.lstrip('.')}"
+        out = copies / relative.parent / f"{stem}.png"
+        with Image.open(found.path) as image:
+            image.load()
+            result = finalize(image, draft, key, out, overwrite=True, catalog=catalog)
+        entry.update(record_id=result.record_id, copy=str(result.path))
+    else:
+        record, record_bytes, envelope = _sign_original(found, draft, key)
+        if copies is not None:  # the original keeps its own signature: a sidecar beside a copy
+            side = copies / relative.parent / f"{relative.name}.json"  # a.webp -> a.webp.json
+            doc = dict(record)
+            doc["envelope"] = json.loads(envelope)
+            text = json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+            atomic_write_bytes(side, text, overwrite=True)
+            entry["sidecar"] = str(side)
+        catalog.add_record(
+            record_values(
+                record,
+                record_bytes,
+                envelope,
+                key.key_id,
+                file_path=str(Path(found.path).resolve()),
+                state="complete",
+                file_digest=found.digest,
+            )
+        )
+        entry["record_id"] = record["record_id"]
+    report.imported.append(entry)
+    return "imported"
+
+
+def _relative(path: Path, root: Path | None) -> Path:
+    resolved = path.resolve()
+    if root is not None:
+        try:
+            return resolved.relative_to(root.resolve())
+        except ValueError:
+            pass
+    return Path(resolved.name)
+
+
+def _import_ours(
+    catalog: Catalog, found: Examined, policy: TrustPolicy, report: ImportReport
+) -> str:
+    data = Path(found.path).read_bytes()
+    result = verify(data, policy=policy, name=found.path)
+    if result.record is None or result.record_bytes is None or result.signer is None:
+        report.failed.append({"file": found.path, "reason": f"our metadata, {result.status.value}"})
+        return "failed"
+    if catalog.get(result.record["record_id"], include_pending=True) is not None:
+        report.skipped.append({"file": found.path, "reason": "its own record is catalogued"})
+        return "skipped"
+    if not result.status.passed:
+        report.failed.append(
+            {"file": found.path, "reason": f"carries our record but {result.status.value}"}
+        )
+        return "failed"
+    from provenance.catalog.fsck import embedded_envelope
+
+    catalog.add_record(
+        record_values(
+            result.record,
+            result.record_bytes,
+            embedded_envelope(data),
+            result.signer.key_id,
+            file_path=str(Path(found.path).resolve()),
+            state="complete",
+            file_digest=found.digest,
+        )
+    )
+    report.imported.append(
+        {"file": found.path, "tool": "aigc-provenance", "record_id": result.record["record_id"]}
+    )
+    return "imported"

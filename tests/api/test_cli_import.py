@@ -1,0 +1,167 @@
+"""``aigc-prov import``: idempotent, resumable after a kill, unreadable files listed, originals
+untouched, signed copies (or sidecars where a file's own signature must stay intact)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import PngImagePlugin
+
+from api.cli import main
+from provenance.catalog.store import Catalog
+from provenance.errors import CatalogError
+from tests.conftest import CORPUS, sample_image
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def a1111_folder(folder: Path, count: int) -> list[Path]:
+    """``count`` distinct PNGs with A1111-style infotext, as the webui writes them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        info = PngImagePlugin.PngInfo()
+        info.add_text(
+            "parameters",
+            f"一只橘猫, photo {i}\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, "
+            f"CFG scale: 7, Seed: {1000 + i}, Size: 64x64, Model: sd15",
+        )
+        path = folder / f"{i:04d}.png"
+        sample_image(seed=i, size=(64, 64)).save(path, pnginfo=info)
+        paths.append(path)
+    return paths
+
+
+def digests(folder: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_import_is_idempotent_and_lists_unreadable_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in"
+    a1111_folder(folder / "sub", 3)
+    shutil.copy(CORPUS / "sd-metadata" / "jpg" / "swarmui.jpg", folder / "swarmui.jpg")
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    (folder / "notes.jpg").write_text("not an image")
+    before = digests(folder)
+    home = ["--home", str(tmp_path / "home")]
+
+    code, out, _ = run(capsys, *home, "import", str(folder), "--json")  # not recursive
+    report = json.loads(out)
+    assert code == 1  # two files could not be read, and say why
+    assert [Path(i["file"]).name for i in report["imported"]] == ["swarmui.jpg"]
+    reasons = {Path(f["file"]).name: f["reason"] for f in report["failed"]}
+    assert set(reasons) == {"broken.png", "notes.jpg"}
+    assert "not a PNG, JPEG or WebP image" in reasons["notes.jpg"]
+    assert "cannot be decoded" in reasons["broken.png"]
+
+    code, out, _ = run(capsys, *home, "import", str(folder), "--recursive", "--json")
+    report = json.loads(out)
+    assert len(report["imported"]) == 3 and len(report["skipped"]) == 1
+    assert {i["tool"] for i in report["imported"]} == {"a1111"}
+    code, out, _ = run(capsys, *home, "import", str(folder), "--recursive", "--json")
+    report = json.loads(out)
+    assert report["imported"] == [] and len(report["skipped"]) == 4
+    assert digests(folder) == before  # originals never modified
+
+    code, out, _ = run(capsys, *home, "search", "橘猫", "--json")
+    rows = json.loads(out)["results"]
+    assert len(rows) == 3 and {r["seed"] for r in rows} == {1000, 1001, 1002}
+    code, out, _ = run(capsys, *home, "search", "--model", "sd15", "--json")
+    assert len(json.loads(out)["results"]) == 3
+
+
+def test_import_with_sign_writes_verified_copies_and_keeps_foreign_signatures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in"
+    a1111_folder(folder, 2)
+    shutil.copy(CORPUS / "sd-metadata" / "c2pa" / "png" / "chatgpt-image2.png", folder)
+    shutil.copy(CORPUS / "sd-metadata" / "webp" / "novelai-curated.webp", folder)
+    before = digests(folder)
+    home = ["--home", str(tmp_path / "home")]
+    out_dir = tmp_path / "signed"
+    code, out, err = run(
+        capsys, *home, "import", str(folder), "--sign", "--out", str(out_dir), "--json"
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    by_name = {Path(i["file"]).name: i for i in report["imported"]}
+    assert set(by_name) == {"0000.png", "0001.png", "chatgpt-image2.png", "novelai-curated.webp"}
+    assert by_name["chatgpt-image2.png"]["sidecar"].endswith("chatgpt-image2.png.json")
+    assert by_name["novelai-curated.webp"]["sidecar"].endswith("novelai-curated.webp.json")
+    assert "copy" not in by_name["chatgpt-image2.png"]
+    for name in ("0000.png", "0001.png"):
+        copy = by_name[name]["copy"]
+        code, out, _ = run(capsys, *home, "verify", "--json", copy)
+        assert code == 0 and json.loads(out)["status"] == "verified"
+        record = json.loads(Path(copy).with_suffix(".json").read_text("utf-8"))
+        info = record["extensions"]["aigc-provenance.import"]
+        assert record["task"]["type"] == "import" and info["tool"]["name"] == "a1111"
+        assert info["source_file"] == name and record["generation"]["num_inference_steps"] == 20
+    side = json.loads(Path(by_name["novelai-curated.webp"]["sidecar"]).read_text("utf-8"))
+    assert side["extensions"]["aigc-provenance.import"]["keeps_signature"] == "novelai"
+    assert side["content"]["format"] == "webp" and "envelope" in side
+    assert digests(folder) == before
+
+
+def test_import_killed_halfway_resumes_without_duplicates(tmp_path: Path) -> None:
+    paths = a1111_folder(tmp_path / "in", 120)
+    home = tmp_path / "home"
+    argv = [
+        sys.executable,
+        "-m",
+        "api",
+        "--home",
+        str(home),
+        "import",
+        str(tmp_path / "in"),
+        "--workers",
+        "1",
+    ]
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ}
+    )
+    catalog_file = home / "catalog.sqlite"
+    deadline = time.monotonic() + 60
+    count = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        if catalog_file.exists():
+            try:
+                with Catalog.open(f"sqlite:///{catalog_file}", create=False) as catalog:
+                    count = catalog.count()
+            except CatalogError:  # created but not yet migrated
+                count = 0
+            if count >= 10:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the import finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert 10 <= count < len(paths)
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with Catalog.open(f"sqlite:///{catalog_file}", create=False) as catalog:
+        assert catalog.count() == len(paths) and catalog.pending() == []
+        with catalog.engine.connect() as conn:
+            from sqlalchemy import func, select
+
+            from provenance.catalog.models import RecordRow
+
+            distinct = conn.execute(
+                select(func.count(func.distinct(RecordRow.source_digest)))
+            ).scalar_one()
+    assert distinct == len(paths)
