@@ -463,6 +463,7 @@ def cmd_db_status(args: argparse.Namespace) -> int:
 def _row_summary(row: Any) -> dict[str, Any]:
     return {
         "record_id": row.record_id,
+        "task": row.task,
         "created_at": row.created_at.isoformat() if row.created_at else None,
         "prompt": row.prompt,
         "model": row.model_name,

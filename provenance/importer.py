@@ -111,8 +111,7 @@ def examine(path: str, limits: Limits | None = None) -> Examined:
         return Examined(path, digest, error="not a PNG, JPEG or WebP image (by its first bytes)")
     meta = read_metadata(data, limits=limits)
     extraction = interpret(meta, data)
-    if any(v.location.endswith(":AIGCProvenance") for v in meta.values):
-        return Examined(path, digest, ours=True, format=fmt)  # our envelope: verify decides
+    ours = any(v.location.endswith(":AIGCProvenance") for v in meta.values)  # verify decides
     try:
         with Image.open(Path(path)) as image:
             if image.width * image.height > limits.max_pixels:
@@ -133,6 +132,7 @@ def examine(path: str, limits: Limits | None = None) -> Examined:
     return Examined(
         path,
         digest,
+        ours=ours,
         format=fmt,
         width=size[0],
         height=size[1],
@@ -303,9 +303,14 @@ def _import_one(
     if found.error is not None:
         report.failed.append({"file": found.path, "reason": found.error})
         return "failed"
-    if found.ours:
-        return _import_ours(catalog, found, policy, report)
     draft = import_draft(found)
+    if found.ours:
+        outcome = _import_ours(catalog, found, policy, report)
+        if outcome is not None:
+            return outcome
+        draft["warnings"].append(
+            "the file carries a record of ours that does not verify here; imported as found"
+        )
     tool = (found.view.get("tool") or {}).get("name")
     entry: dict[str, Any] = {"file": found.path, "tool": tool}
     relative = _relative(Path(found.path), root)
@@ -355,20 +360,17 @@ def _relative(path: Path, root: Path | None) -> Path:
 
 def _import_ours(
     catalog: Catalog, found: Examined, policy: TrustPolicy, report: ImportReport
-) -> str:
+) -> str | None:
+    """Catalogue one of our signed files with its own record; None when it does not verify."""
     data = Path(found.path).read_bytes()
     result = verify(data, policy=policy, name=found.path)
     if result.record is None or result.record_bytes is None or result.signer is None:
-        report.failed.append({"file": found.path, "reason": f"our metadata, {result.status.value}"})
-        return "failed"
+        return None
+    if not result.status.passed:
+        return None  # untrusted, revoked or altered: its record is not catalogued as ours
     if catalog.get(result.record["record_id"], include_pending=True) is not None:
         report.skipped.append({"file": found.path, "reason": "its own record is catalogued"})
         return "skipped"
-    if not result.status.passed:
-        report.failed.append(
-            {"file": found.path, "reason": f"carries our record but {result.status.value}"}
-        )
-        return "failed"
     from provenance.catalog.fsck import embedded_envelope
 
     catalog.add_record(

@@ -165,3 +165,46 @@ def test_import_killed_halfway_resumes_without_duplicates(tmp_path: Path) -> Non
                 select(func.count(func.distinct(RecordRow.source_digest)))
             ).scalar_one()
     assert distinct == len(paths)
+
+
+def test_our_own_signed_files_keep_their_records(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo = tmp_path / "photo.png"
+    sample_image(size=(64, 64)).save(photo)
+    mine, theirs = ["--home", str(tmp_path / "mine")], ["--home", str(tmp_path / "theirs")]
+    for home, name in ((mine, "mine.png"), (theirs, "theirs.png")):
+        run(capsys, *home, "keys", "init")
+        code, out, err = run(
+            capsys,
+            *home,
+            "sign",
+            str(photo),
+            "--prompt",
+            "一只橘猫",
+            "--out",
+            str(folder / name),
+            "--json",
+        )
+        assert code == 0, err
+    own_id = json.loads((folder / "mine.json").read_text())["record_id"]
+    code, out, _ = run(capsys, *mine, "import", str(folder), "--json")
+    skipped = {Path(i["file"]).name: i["reason"] for i in json.loads(out)["skipped"]}
+    assert skipped == {"mine.png": "its own record is catalogued"}  # `sign` catalogued it
+
+    audit = ["--home", str(tmp_path / "audit")]  # trusts mine's key, has never seen the files
+    run(capsys, *audit, "keys", "init")
+    run(capsys, *mine, "keys", "export", "--out", str(tmp_path / "mine.pem"))
+    run(capsys, *audit, "keys", "trust", str(tmp_path / "mine.pem"))
+    code, out, err = run(capsys, *audit, "import", str(folder), "--json")
+    assert code == 0, err
+    by_name = {Path(i["file"]).name: i for i in json.loads(out)["imported"]}
+    assert by_name["mine.png"]["record_id"] == own_id  # catalogued with its own record
+    assert by_name["mine.png"]["tool"] == "aigc-provenance"
+    foreign = by_name["theirs.png"]["record_id"]  # untrusted signer: imported as found
+    assert foreign != json.loads((folder / "theirs.json").read_text())["record_id"]
+    code, out, _ = run(capsys, *audit, "search", "橘猫", "--json")
+    tasks = {r["record_id"]: r["task"] for r in json.loads(out)["results"]}
+    assert tasks == {own_id: "attest", foreign: "import"}
