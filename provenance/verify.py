@@ -8,17 +8,22 @@
 
 Steps (numbered in the code as here):
 
-1. Identify the container by its magic bytes (PNG is read; other formats are named).
+1. Identify the container by its magic bytes (PNG is read; JPEG and WebP are read when they
+   carry our XMP namespace, as our exports do; other formats are named).
 2. Scan the PNG within :class:`~provenance.extract.png.Limits` (structure, CRCs, text chunks,
-   data digest).
+   data digest); JPEG/WebP with :func:`provenance.jpegwebp.scan_export`.
 3. Find exactly one signed envelope; none means unsigned / foreign metadata / no provenance.
+   A JPEG/WebP export whose record is too large for the file names its sidecar instead
+   (``aigcprov:FullRecord``): the envelope is read from the sidecar next to the file and must
+   be the record whose SHA-256 the file names.
 4. Check the signature over the exact record bytes *before* parsing them.
 5. Parse the bytes strictly and validate them against the schema their payload type names;
    upgrade older versions for display.
 6. Judge the signer with the trust policy (revocation wins over any time the record claims).
 7. Content binding: the data digest (fast, no decoding); else, for a trusted signer only, the
    decoded pixel digest and the render digest (chunks that change how pixels are displayed).
-8. Readable fields and XMP must agree with the signed record.
+8. Readable fields (PNG text; JPEG/WebP EXIF ``Software`` and ``UserComment``) and XMP must
+   agree with the signed record.
 9. Image-data CRCs, unless the data digest (which covers them) matched.
 10. With a catalog: the embedded record against the catalog's copy, or a stripped copy by
     its exact pixels (``catalog_match``) or perceptual hash (``soft_match``, never verified).
@@ -27,6 +32,7 @@ Steps (numbered in the code as here):
 from __future__ import annotations
 
 import bisect
+import hashlib
 import io
 import itertools
 import json
@@ -45,6 +51,7 @@ from provenance._version import SOFTWARE_NAME
 from provenance.binding import perceptual_hash, pixel_digest
 from provenance.embed import png_chunk
 from provenance.errors import ContainerError, EnvelopeError, SchemaError, VerificationError
+from provenance.extract.exif import decode_user_comment
 from provenance.extract.png import (
     PNG_SIGNATURE,
     Buffer,
@@ -54,6 +61,7 @@ from provenance.extract.png import (
     scan_png,
 )
 from provenance.finalize import OUR_KEYWORDS
+from provenance.jpegwebp import USER_COMMENT_PREFIX, ExportScan, parse_exif, scan_export
 from provenance.record import ENVELOPE_KEYWORD, READABLE_KEYWORDS, readable_fields
 from provenance.report import SignerInfo, Status, VerificationReport
 from provenance.signing.envelope import Envelope
@@ -129,7 +137,7 @@ def verify(
     limits = limits or Limits()
     if isinstance(source, bytes | bytearray):
         report = VerificationReport(source=name or "<bytes>", checked_at=utc_now())
-        _guarded(report, source, policy, limits, force_pixels, catalog)
+        _guarded(report, source, policy, limits, force_pixels, catalog, None)
         return report
     path = Path(source)
     report = VerificationReport(source=name or str(path), checked_at=utc_now())
@@ -145,10 +153,10 @@ def verify(
             )
         elif size <= _MAP_ABOVE or not handle.seekable():
             data = handle.read(size + 1)  # a file that grows meanwhile is caught by the scan
-            _guarded(report, data, policy, limits, force_pixels, catalog)
+            _guarded(report, data, policy, limits, force_pixels, catalog, path)
         else:  # large files are mapped, not copied
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                _guarded(report, mapped, policy, limits, force_pixels, catalog)
+                _guarded(report, mapped, policy, limits, force_pixels, catalog, path)
     return report
 
 
@@ -159,9 +167,10 @@ def _guarded(
     limits: Limits,
     force_pixels: bool,
     catalog: Catalog | None,
+    path: Path | None,
 ) -> None:
     try:
-        _verify(report, data, policy, limits, force_pixels)
+        _verify(report, data, policy, limits, force_pixels, path)
         if catalog is not None:
             _check_catalog(report, data, limits, catalog)
     except Exception as exc:  # last line of defence: hostile input never escapes as a traceback
@@ -262,6 +271,7 @@ def _verify(
     policy: TrustPolicy,
     limits: Limits,
     force_pixels: bool,
+    path: Path | None = None,
 ) -> None:
     # (1) container, by magic bytes
     head = bytes(data[:16])
@@ -276,11 +286,10 @@ def _verify(
         )
         return
     if container != "png":
-        report.fail(
-            Status.NO_PROVENANCE,
-            f"{container.upper()} files are not read for embedded provenance yet "
-            "(this version reads PNG)",
-        )
+        if container in ("jpeg", "webp") and _find(data, _OUR_XMP_NS) >= 0:
+            _verify_export(report, data, container, policy, limits, force_pixels, path)
+        else:
+            _not_read(report, container)
         return
 
     # (2) one bounded pass over the chunks
@@ -331,12 +340,27 @@ def _check_record(
         report.fail(Status.UNSIGNED, "the file carries a provenance record with no signature")
         return
 
+    record = _check_signed(report, envelope, policy)
+    if record is None:
+        return
+
+    # (7) content binding
+    _check_content(report, scan, record, data, limits, force_pixels)
+
+    # (8) readable text and XMP
+    _check_readable(report, scan, record)
+
+
+def _check_signed(
+    report: VerificationReport, envelope: Envelope, policy: TrustPolicy
+) -> dict[str, Any] | None:
+    """Steps 4 to 6: the signature, the schema, the signer. None when a step failed."""
     # (4) the signature over the exact bytes, before they are parsed
     try:
         check = check_envelope(envelope, policy)
     except EnvelopeError as exc:
         report.fail(Status.MALFORMED, str(exc))
-        return
+        return None
     if not check.valid:
         report.signer = SignerInfo(check.key_id, "unknown", trusted=False)
         report.fail(
@@ -344,7 +368,7 @@ def _check_record(
             f"the signature by key {check.key_id} does not match the signed record: "
             "the record or the signature was changed after signing",
         )
-        return
+        return None
     report.add(
         "signature_valid", f"the record's signature by key {check.key_id} is valid", "success"
     )
@@ -352,16 +376,11 @@ def _check_record(
     # (5) strict parse and schema validation of the verified bytes
     record = _parse_record(report, envelope)
     if record is None:
-        return
+        return None
 
     # (6) the signer, judged by the caller's policy
     _judge_signer(report, check.trust, record, policy)
-
-    # (7) content binding
-    _check_content(report, scan, record, data, limits, force_pixels)
-
-    # (8) readable text and XMP
-    _check_readable(report, scan, record)
+    return record
 
 
 def _parse_record(report: VerificationReport, envelope: Envelope) -> dict[str, Any] | None:
@@ -641,11 +660,20 @@ def _check_readable(report: VerificationReport, scan: PngScan, record: dict[str,
             report.fail(Status.MALFORMED, str(exc))
             return
         _compare_xmp(report, found, expected_xmp_fields(record))
-        if found.unexpected:
+        export_only = [
+            name
+            for name, value in (
+                ("aigcprov:Envelope", found.envelope),
+                ("aigcprov:FullRecord", found.full_record),
+                ("aigcprov:RecordSHA256", found.record_sha256),
+            )
+            if value is not None
+        ]
+        if found.unexpected or export_only:
             report.fail(
                 Status.METADATA_MISMATCH,
                 "the XMP packet holds content the signer did not write: "
-                + ", ".join(found.unexpected[:5]),
+                + ", ".join([*found.unexpected, *export_only][:5]),
             )
     _check_lookalikes(report, scan)
     if missing:
@@ -701,8 +729,12 @@ _XMP_NAMES = {
 }
 
 
-def _compare_xmp(report: VerificationReport, found: XmpFields, want: XmpFields) -> None:
+def _compare_xmp(
+    report: VerificationReport, found: XmpFields, want: XmpFields, skip: tuple[str, ...] = ()
+) -> None:
     for attr, label in _XMP_NAMES.items():
+        if attr in skip:
+            continue
         got, exp = getattr(found, attr), getattr(want, attr)
         if attr == "aigc" and got is None and found.aigc_raw is not None:
             report.fail(Status.METADATA_MISMATCH, "the XMP TC260:AIGC label is not valid JSON")
@@ -743,3 +775,303 @@ def _classify_without_envelope(report: VerificationReport, scan: PngScan) -> Non
         return
     shown = f" (text chunks present: {', '.join(sorted(set(keys)))})" if keys else ""
     report.fail(Status.NO_PROVENANCE, f"no provenance metadata found in the file{shown}")
+
+
+# --- JPEG and WebP exports ------------------------------------------------------------------------
+
+_OUR_XMP_NS = b"urn:aigc-provenance:ns:xmp"
+#: A sidecar is a record plus its envelope: a few KB, at most the record limit and some.
+_MAX_SIDECAR_BYTES = 4 * MAX_RECORD_BYTES
+#: EXIF tags readers show as an image's description or title: added ones would pose as ours.
+_EXIF_SHOWN_AS_PROMPT = {"ImageDescription", "XPTitle", "XPComment", "XPSubject", "XPKeywords"}
+
+
+def _find(data: Buffer, needle: bytes) -> int:
+    if isinstance(data, memoryview):
+        return bytes(data).find(needle)
+    return data.find(needle)
+
+
+def _not_read(report: VerificationReport, container: str) -> None:
+    report.fail(
+        Status.NO_PROVENANCE,
+        f"{container.upper()} files are not read for embedded provenance yet "
+        "(this version reads PNG)"
+        if container not in ("jpeg", "webp")
+        else f"no aigc-provenance record in this {container.upper()} file (no XMP packet of ours)",
+    )
+
+
+def _verify_export(
+    report: VerificationReport,
+    data: Buffer,
+    fmt: str,
+    policy: TrustPolicy,
+    limits: Limits,
+    force_pixels: bool,
+    path: Path | None,
+) -> None:
+    """Steps 2 to 8 on a JPEG or WebP that carries our XMP namespace (an export)."""
+    # (2) one bounded pass over the segments or chunks
+    try:
+        scan = scan_export(data, fmt, limits)
+    except ContainerError as exc:
+        report.fail(Status.MALFORMED, str(exc))
+        return
+    if not any(_OUR_XMP_NS.decode() in packet for packet in scan.xmp):
+        _not_read(report, fmt)
+        return
+    if len(scan.xmp) > 1:
+        report.fail(
+            Status.MALFORMED,
+            f"the file carries {len(scan.xmp)} XMP packets; the signer wrote exactly one",
+        )
+        return
+    try:
+        fields = parse_xmp(scan.xmp[0])
+    except ContainerError as exc:
+        report.fail(Status.MALFORMED, str(exc))
+        return
+
+    # (3) the signed envelope: in the XMP, or in the sidecar the XMP names
+    text = fields.envelope
+    if text is None:
+        text = _sidecar_envelope(report, fields, path)
+    if text is None:
+        return
+    try:
+        envelope = Envelope.from_json(text)
+    except EnvelopeError as exc:
+        report.fail(Status.MALFORMED, str(exc))
+        return
+    if not envelope.signatures:
+        report.fail(Status.UNSIGNED, "the file carries a provenance record with no signature")
+        return
+    if fields.envelope is None:
+        digest = hashlib.sha256(envelope.payload).hexdigest()
+        if digest != (fields.record_sha256 or "").lower():
+            report.fail(
+                Status.METADATA_MISMATCH,
+                f"the sidecar {fields.full_record} holds a record whose SHA-256 ({digest[:16]}...)"
+                " is not the one the file names: it belongs to another file or was replaced",
+            )
+            return
+        report.add(
+            "record_in_sidecar",
+            f"the full signed record is in the sidecar {fields.full_record} (too large for the "
+            "file); it is the record the file names by its SHA-256",
+        )
+
+    # (4)-(6) signature, schema, signer: exactly as for PNG
+    record = _check_signed(report, envelope, policy)
+    if record is None:
+        return
+
+    # (7) content binding
+    _check_export_content(report, scan, record, data, limits, force_pixels)
+
+    # (8) EXIF and XMP
+    _check_export_readable(report, scan, fields, record)
+
+
+def _sidecar_envelope(
+    report: VerificationReport, fields: XmpFields, path: Path | None
+) -> str | None:
+    """The envelope JSON from the sidecar the XMP names; None (with a finding) when unusable."""
+    name = fields.full_record
+    if name is None:
+        report.fail(
+            Status.UNSIGNED,
+            "the file carries aigc-provenance metadata but no signed "
+            "record, so none of its claims can be checked",
+        )
+        return None
+    if not name or name != Path(name).name or name in (".", ".."):
+        report.fail(Status.MALFORMED, f"the XMP names a sidecar {name!r} outside the file's folder")
+        return None
+    if path is None:
+        report.fail(
+            Status.UNSIGNED,
+            f"the signed record is kept in the sidecar {name}, which cannot be read when "
+            "verifying bytes alone; verify the file with its sidecar next to it",
+        )
+        return None
+    side = path.parent / name
+    try:
+        with side.open("rb") as handle:
+            raw = handle.read(_MAX_SIDECAR_BYTES + 1)
+    except FileNotFoundError:
+        report.fail(
+            Status.UNSIGNED,
+            f"the signed record is kept in the sidecar {name}, which is missing: the file "
+            f"alone carries no signed record; put {name} next to {path.name}",
+        )
+        return None
+    except OSError as exc:
+        report.fail(Status.UNSIGNED, f"the sidecar {side} cannot be read ({exc.strerror})")
+        return None
+    if len(raw) > _MAX_SIDECAR_BYTES:
+        report.fail(
+            Status.MALFORMED, f"the sidecar {name} is larger than {_MAX_SIDECAR_BYTES} bytes"
+        )
+        return None
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+        envelope = doc["envelope"]
+        if not isinstance(envelope, dict):
+            raise TypeError("envelope is not an object")
+        return json.dumps(envelope)
+    except (UnicodeError, ValueError, RecursionError, KeyError, TypeError) as exc:
+        report.fail(
+            Status.MALFORMED,
+            f"the sidecar {name} holds no readable signed envelope ({type(exc).__name__})",
+        )
+        return None
+
+
+def _check_export_content(
+    report: VerificationReport,
+    scan: ExportScan,
+    record: dict[str, Any],
+    data: Buffer,
+    limits: Limits,
+    force_pixels: bool,
+) -> None:
+    content = record["content"]
+    if scan.data_digest == content["data_digest"]["value"]:
+        report.add("bytes_match", "the image data is byte-for-byte what was signed", "success")
+        if not force_pixels:
+            return
+    elif report.signer is None or not report.signer.trusted:
+        report.add(
+            "content_not_checked",
+            "the image data differs from what was signed; its pixels were not decoded because "
+            "the signer is not trusted",
+        )
+        return
+    if (scan.width, scan.height) != (content["width"], content["height"]):
+        report.fail(
+            Status.CONTENT_ALTERED,
+            f"the image is {scan.width}x{scan.height} but the record was signed for "
+            f"{content['width']}x{content['height']}",
+        )
+        return
+    if (scan.width or 0) * (scan.height or 0) > limits.max_pixels:
+        report.fail(
+            Status.MALFORMED,
+            f"the image has {(scan.width or 0) * (scan.height or 0)} pixels, over the decoding "
+            f"limit of {limits.max_pixels}",
+        )
+        return
+    decoder = "JPEG" if scan.format == "jpeg" else "WEBP"
+    try:
+        with Image.open(io.BytesIO(bytes(data)), formats=[decoder]) as image:
+            if (image.width, image.height) != (scan.width, scan.height):
+                raise ValueError("the decoded size differs from the header's")
+            image.load()
+            digest = pixel_digest(image)
+    except Exception as exc:  # any decoder failure means the signed pixels are not there
+        report.fail(
+            Status.CONTENT_ALTERED,
+            f"the image data was changed and no longer decodes ({type(exc).__name__}: {exc})",
+        )
+        return
+    if digest != content["pixel_digest"]["value"]:
+        report.fail(
+            Status.CONTENT_ALTERED, "the decoded pixels differ from the pixels that were signed"
+        )
+        return
+    if scan.render_digest != content["render_digest"]["value"]:
+        present = ", ".join(scan.render_items) or "the file now has none"
+        report.fail(
+            Status.CONTENT_ALTERED,
+            "the pixels are identical, but what changes how they are displayed (ICC profile, "
+            f"EXIF orientation) differs from the signed file; present now: {present}",
+        )
+        return
+    report.add(
+        "pixels_identical", "the decoded pixels are identical to the signed pixels", "success"
+    )
+    if scan.data_digest != content["data_digest"]["value"]:
+        notes = []
+        if scan.others:
+            notes.append("segments or chunks: " + ", ".join(sorted(set(scan.others))))
+        if scan.trailing_bytes:
+            notes.append(f"{scan.trailing_bytes} bytes after the end of the file")
+        shown = f" ({'; '.join(notes)})" if notes else ""
+        report.add(
+            "container_changed",
+            f"the file was re-encoded or had segments added since signing{shown}; the pixels "
+            "are unchanged",
+        )
+
+
+def _check_export_readable(
+    report: VerificationReport, scan: ExportScan, fields: XmpFields, record: dict[str, Any]
+) -> None:
+    from provenance.export import TRUNCATION_NOTE
+
+    expected = readable_fields(record)
+    missing: list[str] = []
+    if len(scan.exif) > 1:
+        report.fail(
+            Status.METADATA_MISMATCH,
+            f"the file carries {len(scan.exif)} EXIF blocks; the signer wrote one",
+        )
+    if not scan.exif:
+        missing.append("EXIF")
+    else:
+        exif = parse_exif(scan.exif[0])  # already read by the scan: it parses
+        want = expected["Software"]
+        if exif.software is None:
+            missing.append("EXIF Software")
+        elif exif.software != want:
+            report.fail(
+                Status.METADATA_MISMATCH,
+                f"the file's EXIF Software says {_clip(exif.software)} but the signed record "
+                f"says {_clip(want)}",
+            )
+        infotext = expected["parameters"]
+        if exif.user_comment is None:
+            missing.append("EXIF UserComment")
+        elif exif.user_comment != USER_COMMENT_PREFIX + infotext.encode("utf-16-be"):
+            shown, _how = decode_user_comment(exif.user_comment)
+            head = shown.removesuffix(TRUNCATION_NOTE)
+            if fields.full_record is not None and head != shown and infotext.startswith(head):
+                report.add(
+                    "metadata_truncated",
+                    f"the EXIF UserComment shows the first {len(head)} of {len(infotext)} "
+                    "characters of the signed infotext; the full record is in the sidecar",
+                )
+            else:
+                report.fail(
+                    Status.METADATA_MISMATCH,
+                    f"the file's EXIF UserComment says {_clip(shown)} but the signed record "
+                    f"says {_clip(infotext)}",
+                )
+        posing = [t for t in exif.other_tags if t in _EXIF_SHOWN_AS_PROMPT]
+        if posing:
+            report.fail(
+                Status.METADATA_MISMATCH,
+                "EXIF tags that readers show as the image's description were added to the "
+                "file: " + ", ".join(sorted(set(posing))),
+            )
+        added = sorted(
+            {t for t in exif.other_tags if t not in _EXIF_SHOWN_AS_PROMPT and t != "Orientation"}
+        )
+        if added:
+            report.add("metadata_added", "EXIF tags not written by the signer: " + ", ".join(added))
+    skip = ("description",) if fields.full_record is not None else ()
+    _compare_xmp(report, fields, expected_xmp_fields(record), skip)
+    if fields.unexpected:
+        report.fail(
+            Status.METADATA_MISMATCH,
+            "the XMP packet holds content the signer did not write: "
+            + ", ".join(fields.unexpected[:5]),
+        )
+    if missing:
+        report.add(
+            "metadata_missing",
+            "readable copies were removed (not an error: the signed "
+            "record is complete): " + ", ".join(missing),
+        )

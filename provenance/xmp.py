@@ -2,7 +2,10 @@
 
 Written: ``Iptc4xmpExt:DigitalSourceType`` (IPTC URI), ``TC260:AIGC`` (GB 45438-2025 implicit label
 JSON, namespace ``http://www.tc260.org.cn/ns/AIGC/1.0/``), ``dc:description`` (the prompt),
-``xmp:CreatorTool``, ``xmp:CreateDate`` and our record id. Read with defusedxml: a packet with a
+``xmp:CreatorTool``, ``xmp:CreateDate`` and our record id. JPEG and WebP exports add the signed
+envelope (``aigcprov:Envelope``), or, when the record is too large for one APP1 segment, where the
+full record is (``aigcprov:FullRecord``, the sidecar's file name) and the SHA-256 of its bytes
+(``aigcprov:RecordSHA256``) instead. Read with defusedxml: a packet with a
 DOCTYPE or entities is refused, never expanded.
 """
 
@@ -66,6 +69,11 @@ class XmpFields:
     #: Everything in the packet beyond the single description this project writes: other
     #: descriptions, properties, duplicates, other languages (what a strict check refuses).
     unexpected: tuple[str, ...] = ()
+    #: Export files only: the signed envelope (JSON), or the sidecar holding the full record and
+    #: the SHA-256 (hex) of the record's bytes.
+    envelope: str | None = None
+    full_record: str | None = None
+    record_sha256: str | None = None
 
 
 def expected_xmp_fields(record: Mapping[str, Any]) -> XmpFields:
@@ -82,8 +90,18 @@ def expected_xmp_fields(record: Mapping[str, Any]) -> XmpFields:
     )
 
 
-def make_xmp(record: Mapping[str, Any]) -> str:
-    """The XMP packet for a v1 record (UTF-8 text, with xpacket wrapper)."""
+def make_xmp(
+    record: Mapping[str, Any],
+    *,
+    envelope: str | None = None,
+    full_record: tuple[str, str] | None = None,
+) -> str:
+    """The XMP packet for a v1 record (UTF-8 text, with xpacket wrapper).
+
+    ``envelope`` embeds the signed envelope (JPEG/WebP exports); ``full_record`` = (sidecar file
+    name, SHA-256 of the record bytes) says instead where the record is, and then the prompt
+    (``dc:description``) is left out too.
+    """
     fields = expected_xmp_fields(record)
     meta = Element(_q("x", "xmpmeta"))
     rdf = SubElement(meta, _q("rdf", "RDF"))
@@ -93,8 +111,14 @@ def make_xmp(record: Mapping[str, Any]) -> str:
     SubElement(desc, _q("xmp", "CreatorTool")).text = fields.creator_tool
     SubElement(desc, _q("xmp", "CreateDate")).text = fields.create_date
     SubElement(desc, _q("aigcprov", "RecordID")).text = fields.record_id
-    alt = SubElement(SubElement(desc, _q("dc", "description")), _q("rdf", "Alt"))
-    SubElement(alt, _q("rdf", "li"), {_XML_LANG: "x-default"}).text = fields.description
+    if full_record is not None:
+        SubElement(desc, _q("aigcprov", "FullRecord")).text = full_record[0]
+        SubElement(desc, _q("aigcprov", "RecordSHA256")).text = full_record[1]
+    else:
+        alt = SubElement(SubElement(desc, _q("dc", "description")), _q("rdf", "Alt"))
+        SubElement(alt, _q("rdf", "li"), {_XML_LANG: "x-default"}).text = fields.description
+    if envelope is not None:
+        SubElement(desc, _q("aigcprov", "Envelope")).text = envelope
     body = tostring(meta, encoding="unicode")
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
@@ -149,6 +173,9 @@ def parse_xmp(packet: str) -> XmpFields:
         create_date=find("xmp", "CreateDate"),
         record_id=find("aigcprov", "RecordID"),
         unexpected=tuple(_unexpected(root)),
+        envelope=find("aigcprov", "Envelope"),
+        full_record=find("aigcprov", "FullRecord"),
+        record_sha256=find("aigcprov", "RecordSHA256"),
     )
 
 
@@ -159,6 +186,9 @@ _OURS = {
     _q("xmp", "CreateDate"),
     _q("aigcprov", "RecordID"),
     _q("dc", "description"),
+    _q("aigcprov", "Envelope"),
+    _q("aigcprov", "FullRecord"),
+    _q("aigcprov", "RecordSHA256"),
 }
 
 

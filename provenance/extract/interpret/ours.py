@@ -5,6 +5,10 @@
 This only *reads* the record: the envelope's signature is checked by :mod:`provenance.verify`,
 so ``extra["record_signature"]`` is ``"not checked here"``. A file whose envelope is gone but
 whose readable keys name our software is still recognised, from those keys.
+
+JPEG and WebP exports carry the envelope in their XMP packet (``aigcprov:Envelope``), or name the
+sidecar that holds it (``aigcprov:FullRecord``, given as ``extra["full_record"]``); their readable
+copy is the EXIF ``Software`` (and the A1111 ``UserComment``, read by the infotext interpreter).
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ import json
 from typing import Any
 
 from provenance._version import SOFTWARE_NAME
-from provenance.errors import EnvelopeError
+from provenance.errors import ContainerError, EnvelopeError
 from provenance.extract.interpret._base import Context, Found, as_size, as_text
 from provenance.record import ENVELOPE_KEYWORD
 from provenance.signing.envelope import Envelope
+from provenance.xmp import XmpFields, parse_xmp
 
 __all__ = ["read"]
 
@@ -67,9 +72,27 @@ def _from_readable(ctx: Context, software: str) -> Found:
     return Found(SOFTWARE_NAME, version, generation, extra, location[0] if location else "")
 
 
+_OUR_XMP_NS = "urn:aigc-provenance:ns:xmp"
+
+
+def _export_xmp(ctx: Context) -> list[tuple[str, XmpFields]]:
+    """Our fields from the JPEG/WebP XMP packets that use our namespace."""
+    found = []
+    for location, text in ctx.all_texts():
+        if location in ("jpeg:xmp", "webp:xmp") and _OUR_XMP_NS in text:
+            try:
+                found.append((location, parse_xmp(text)))
+            except ContainerError:
+                continue
+    return found
+
+
 def read(ctx: Context) -> Found | None:
     problems: list[str] = []
-    for location, text in ctx.items(ENVELOPE_KEYWORD):
+    exported = _export_xmp(ctx) if ctx.meta.format in ("jpeg", "webp") else []
+    envelopes = ctx.items(ENVELOPE_KEYWORD)
+    envelopes += [(loc, f.envelope) for loc, f in exported if f.envelope is not None]
+    for location, text in envelopes:
         try:
             envelope = Envelope.from_json(text)
             record = json.loads(envelope.payload)
@@ -82,8 +105,13 @@ def read(ctx: Context) -> Found | None:
             return found
         problems.append(f"our signed envelope at {location} does not hold a JSON object")
     software = (ctx.text("Software") or "").strip()
-    if software.startswith(SOFTWARE_NAME) or problems:
+    if software.startswith(SOFTWARE_NAME) or problems or exported:
         found = _from_readable(ctx, software)
         found.problems.extend(problems)
+        for _location, fields in exported:
+            if fields.full_record is not None:
+                found.extra["record_signature"] = "record in the sidecar (not checked here)"
+                found.extra["full_record"] = fields.full_record
+                found.extra["record_id"] = fields.record_id
         return found
     return None
