@@ -26,6 +26,7 @@ from blake3 import blake3
 from tqdm import tqdm
 
 from api._text import printable
+from api.cli_export import register as register_export
 from api.cli_generate import Hooks, generate_demo
 from api.cli_generate import register as register_generate
 from api.cli_import import register as register_import
@@ -738,6 +739,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     register_generate(sub, generate_hooks)
     register_import(sub, generate_hooks)
+    register_export(sub, generate_hooks)
 
     p = sub.add_parser(
         "demo",

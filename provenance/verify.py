@@ -938,6 +938,15 @@ def _check_export_content(
     force_pixels: bool,
 ) -> None:
     content = record["content"]
+    if scan.render_digest != content["render_digest"]["value"]:
+        # EXIF lies outside the data digest: its orientation is checked here, without decoding
+        present = ", ".join(scan.render_items) or "the file now has none"
+        report.fail(
+            Status.CONTENT_ALTERED,
+            "what changes how the pixels are displayed (ICC profile, EXIF orientation) differs "
+            f"from the signed file; present now: {present}",
+        )
+        return
     if scan.data_digest == content["data_digest"]["value"]:
         report.add("bytes_match", "the image data is byte-for-byte what was signed", "success")
         if not force_pixels:
@@ -979,14 +988,6 @@ def _check_export_content(
     if digest != content["pixel_digest"]["value"]:
         report.fail(
             Status.CONTENT_ALTERED, "the decoded pixels differ from the pixels that were signed"
-        )
-        return
-    if scan.render_digest != content["render_digest"]["value"]:
-        present = ", ".join(scan.render_items) or "the file now has none"
-        report.fail(
-            Status.CONTENT_ALTERED,
-            "the pixels are identical, but what changes how they are displayed (ICC profile, "
-            f"EXIF orientation) differs from the signed file; present now: {present}",
         )
         return
     report.add(
