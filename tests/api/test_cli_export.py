@@ -129,3 +129,44 @@ def test_quality_is_checked(
         main([*home, "export-image", signed["file"], "--format", "jpeg", "--quality", "0"])
     assert exc.value.code == 2
     assert "must be from 1 to 100" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_transparent_and_colour_managed_sources_export_and_verify(
+    tmp_path: Path, home: list[str], capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    from PIL import Image, ImageCms
+
+    run(capsys, *home, "keys", "init")
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    sources = {
+        "rgba": lambda p: Image.new("RGBA", (64, 48), (255, 0, 0, 128)).save(p),
+        "icc": lambda p: Image.new("RGB", (64, 48), (10, 200, 30)).save(p, icc_profile=icc),
+    }
+    for name, make in sources.items():
+        make(tmp_path / f"{name}.png")
+        code, _, err = run(
+            capsys,
+            *home,
+            "sign",
+            str(tmp_path / f"{name}.png"),
+            "--prompt",
+            PROMPT,
+            "--out",
+            str(tmp_path / f"{name}.signed.png"),
+        )
+        assert code == 0, err
+        out = tmp_path / f"{name}.{fmt}"
+        code, _, err = run(
+            capsys,
+            *home,
+            "export-image",
+            str(tmp_path / f"{name}.signed.png"),
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+        )
+        assert code == 0, err
+        code, text, _ = run(capsys, *home, "verify", "--json", "--pixels", str(out))
+        assert code == 0 and json.loads(text)["status"] == "verified", text
