@@ -16,6 +16,7 @@ stopping the run. The heavy part (reading, interpreting, decoding) runs in ``wor
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -113,7 +114,7 @@ def examine(path: str, limits: Limits | None = None) -> Examined:
     extraction = interpret(meta, data)
     ours = any(v.location.endswith(":AIGCProvenance") for v in meta.values)  # verify decides
     try:
-        with Image.open(Path(path)) as image:
+        with Image.open(io.BytesIO(data)) as image:  # exactly the bytes that were digested
             if image.width * image.height > limits.max_pixels:
                 return Examined(path, digest, error=f"{image.width}x{image.height} is too large")
             image.load()
@@ -263,14 +264,24 @@ def import_files(
     report = ImportReport()
     limits = limits or Limits()
     todo: list[str] = []
+    digests: dict[Path, str] = {}
     for path in paths:
         try:
-            _, digest = _file_digest(path, limits.max_file_bytes)
+            digests[path] = _file_digest(path, limits.max_file_bytes)[1]
         except (OSError, ValueError) as exc:
             report.failed.append({"file": str(path), "reason": f"cannot read: {exc}"})
             _tell(on_file, str(path), "failed")
+    catalogued = catalog.imported_sources(list(digests.values()))
+    scheduled: dict[str, Path] = {}
+    for path, digest in digests.items():
+        if digest in scheduled:  # the same bytes twice in one run: the first one stands
+            report.skipped.append(
+                {"file": str(path), "reason": f"same file as {scheduled[digest]}"}
+            )
+            _tell(on_file, str(path), "skipped")
             continue
-        known = catalog.imported_from(digest)
+        scheduled[digest] = path
+        known = catalogued.get(digest)
         if known is not None and known.state == "complete":
             report.skipped.append(
                 {"file": str(path), "reason": f"already imported as {known.record_id}"}
@@ -280,10 +291,32 @@ def import_files(
         if known is not None:  # a pending row an interrupted run left: redo the file
             catalog.forget_record(known.record_id)
         todo.append(str(path))
+    batch = _Batch(catalog)
     for found in _examined(todo, workers, limits):
-        outcome = _import_one(catalog, found, key, policy, root, sign_copies_to, report)
+        outcome = _import_one(catalog, found, key, policy, root, sign_copies_to, report, batch)
         _tell(on_file, found.path, outcome)
+    batch.flush()
     return report
+
+
+class _Batch:
+    """Rows committed together (a killed run loses at most one batch; a rerun redoes it)."""
+
+    size = 64
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.catalog.add_records(self.rows)
+        self.rows = []
 
 
 def _tell(on_file: Callable[[str, str], None] | None, path: str, outcome: str) -> None:
@@ -299,6 +332,7 @@ def _import_one(
     root: Path | None,
     copies: Path | None,
     report: ImportReport,
+    batch: _Batch,
 ) -> str:
     if found.error is not None:
         report.failed.append({"file": found.path, "reason": found.error})
@@ -332,17 +366,16 @@ def _import_one(
             text = json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
             atomic_write_bytes(side, text, overwrite=True)
             entry["sidecar"] = str(side)
-        catalog.add_record(
-            record_values(
-                record,
-                record_bytes,
-                envelope,
-                key.key_id,
-                file_path=str(Path(found.path).resolve()),
-                state="complete",
-                file_digest=found.digest,
-            )
+        row = record_values(
+            record,
+            record_bytes,
+            envelope,
+            key.key_id,
+            file_path=str(Path(found.path).resolve()),
+            state="complete",
+            file_digest=found.digest,
         )
+        batch.add(row)
         entry["record_id"] = record["record_id"]
     report.imported.append(entry)
     return "imported"

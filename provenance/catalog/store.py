@@ -515,6 +515,24 @@ class Catalog:
             }
         return [(found[i], dist) for i, dist in near]
 
+    def imported_sources(self, digests: Sequence[str]) -> dict[str, Any]:
+        """digest -> (record_id, state, file_path) for those of ``digests`` already imported."""
+        found: dict[str, Any] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(digests), 500):
+                chunk = list(digests[start : start + 500])
+                rows = conn.execute(
+                    select(
+                        RecordRow.source_digest,
+                        RecordRow.record_id,
+                        RecordRow.state,
+                        RecordRow.file_path,
+                    ).where(RecordRow.source_digest.in_(chunk))
+                )
+                for row in rows:
+                    found.setdefault(str(row.source_digest), row)
+        return found
+
     def imported_from(self, source_digest: str) -> Any:
         """The record imported from the file with this BLAKE3 digest, if any (any state)."""
         with self.engine.connect() as conn:

@@ -56,6 +56,7 @@ def test_import_is_idempotent_and_lists_unreadable_files(
     shutil.copy(CORPUS / "sd-metadata" / "jpg" / "swarmui.jpg", folder / "swarmui.jpg")
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
     (folder / "notes.jpg").write_text("not an image")
+    shutil.copy(folder / "sub" / "0000.png", folder / "sub" / "copy-of-0000.png")
     before = digests(folder)
     home = ["--home", str(tmp_path / "home")]
 
@@ -70,11 +71,14 @@ def test_import_is_idempotent_and_lists_unreadable_files(
 
     code, out, _ = run(capsys, *home, "import", str(folder), "--recursive", "--json")
     report = json.loads(out)
-    assert len(report["imported"]) == 3 and len(report["skipped"]) == 1
+    assert len(report["imported"]) == 3 and len(report["skipped"]) == 2
+    reasons = sorted(item["reason"] for item in report["skipped"])
+    assert reasons[0].startswith("already imported as ")
+    assert reasons[1].startswith("same file as ") and reasons[1].endswith("0000.png")
     assert {i["tool"] for i in report["imported"]} == {"a1111"}
     code, out, _ = run(capsys, *home, "import", str(folder), "--recursive", "--json")
     report = json.loads(out)
-    assert report["imported"] == [] and len(report["skipped"]) == 4
+    assert report["imported"] == [] and len(report["skipped"]) == 5
     assert digests(folder) == before  # originals never modified
 
     code, out, _ = run(capsys, *home, "search", "橘猫", "--json")
@@ -119,7 +123,7 @@ def test_import_with_sign_writes_verified_copies_and_keeps_foreign_signatures(
 
 
 def test_import_killed_halfway_resumes_without_duplicates(tmp_path: Path) -> None:
-    paths = a1111_folder(tmp_path / "in", 120)
+    paths = a1111_folder(tmp_path / "in", 200)
     home = tmp_path / "home"
     argv = [
         sys.executable,
