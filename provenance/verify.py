@@ -41,6 +41,7 @@ import mmap
 import os
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -468,6 +469,67 @@ def _judge_signer(
         )
 
 
+def _settled_without_decoding(
+    report: VerificationReport,
+    data_digest: str,
+    size: tuple[int | None, int | None],
+    content: dict[str, Any],
+    force_pixels: bool,
+) -> bool:
+    """(7) The fast path: True when the content question is answered without decoding."""
+    if data_digest == content["data_digest"]["value"]:
+        report.add("bytes_match", "the image data is byte-for-byte what was signed", "success")
+        return not force_pixels
+    if report.signer is None or not report.signer.trusted:
+        # (7a) decoding costs time and memory: a signer nobody trusts cannot make us pay for it
+        report.add(
+            "content_not_checked",
+            "the image data differs from what was signed; its pixels were not decoded because "
+            "the signer is not trusted",
+        )
+        return True
+    if size != (content["width"], content["height"]):
+        report.fail(
+            Status.CONTENT_ALTERED,
+            f"the image is {size[0]}x{size[1]} but the record was signed for "
+            f"{content['width']}x{content['height']}",
+        )
+        return True
+    return False
+
+
+def _over_decoding_limit(
+    report: VerificationReport, width: int, height: int, limits: Limits
+) -> bool:
+    if width * height <= limits.max_pixels:
+        return False
+    report.fail(
+        Status.MALFORMED,
+        f"the image has {width * height} pixels, over the decoding limit of {limits.max_pixels}",
+    )
+    return True
+
+
+def _pixels_match(
+    report: VerificationReport, decode: Callable[[], str], content: dict[str, Any]
+) -> bool:
+    """(7b) Decode (``decode`` returns the pixel digest) and compare with the signed pixels."""
+    try:
+        digest = decode()
+    except Exception as exc:  # any decoder failure means the signed pixels are not there
+        report.fail(
+            Status.CONTENT_ALTERED,
+            f"the image data was changed and no longer decodes ({type(exc).__name__}: {exc})",
+        )
+        return False
+    if digest != content["pixel_digest"]["value"]:
+        report.fail(
+            Status.CONTENT_ALTERED, "the decoded pixels differ from the pixels that were signed"
+        )
+        return False
+    return True
+
+
 def _check_content(
     report: VerificationReport,
     scan: PngScan,
@@ -477,24 +539,9 @@ def _check_content(
     force_pixels: bool,
 ) -> None:
     content = record["content"]
-    if scan.data_digest == content["data_digest"]["value"]:
-        report.add("bytes_match", "the image data is byte-for-byte what was signed", "success")
-        if not force_pixels:
-            return
-    elif report.signer is None or not report.signer.trusted:
-        # (7a) decoding costs time and memory: a signer nobody trusts cannot make us pay for it
-        report.add(
-            "content_not_checked",
-            "the image data differs from what was signed; its pixels were not decoded because "
-            "the signer is not trusted",
-        )
-        return
-    if (scan.width, scan.height) != (content["width"], content["height"]):
-        report.fail(
-            Status.CONTENT_ALTERED,
-            f"the image is {scan.width}x{scan.height} but the record was signed for "
-            f"{content['width']}x{content['height']}",
-        )
+    if _settled_without_decoding(
+        report, scan.data_digest, (scan.width, scan.height), content, force_pixels
+    ):
         return
     if scan.bit_depth == 16 and scan.color_type in (2, 4, 6):
         # Pillow decodes 16-bit colour to 8 bits: the low bytes would go unchecked.
@@ -503,27 +550,15 @@ def _check_content(
             "the image was re-encoded at 16 bits per sample; its pixels cannot be the signed ones",
         )
         return
-    if scan.width * scan.height > limits.max_pixels:
-        report.fail(
-            Status.MALFORMED,
-            f"the image has {scan.width * scan.height} pixels, over the decoding limit "
-            f"of {limits.max_pixels}",
-        )
+    if _over_decoding_limit(report, scan.width, scan.height, limits):
         return
-    try:
+
+    def decode() -> str:
         with _image_only_png(scan, data) as stream, Image.open(stream, formats=["PNG"]) as image:
             image.load()
-            digest = pixel_digest(image)
-    except Exception as exc:  # any decoder failure means the signed pixels are not there
-        report.fail(
-            Status.CONTENT_ALTERED,
-            f"the image data was changed and no longer decodes ({type(exc).__name__}: {exc})",
-        )
-        return
-    if digest != content["pixel_digest"]["value"]:
-        report.fail(
-            Status.CONTENT_ALTERED, "the decoded pixels differ from the pixels that were signed"
-        )
+            return pixel_digest(image)
+
+    if not _pixels_match(report, decode, content):
         return
     if scan.render_digest != content["render_digest"]["value"]:
         present = sorted({ctype for ctype, _ in scan.render_chunks})
@@ -947,48 +982,22 @@ def _check_export_content(
             f"from the signed file; present now: {present}",
         )
         return
-    if scan.data_digest == content["data_digest"]["value"]:
-        report.add("bytes_match", "the image data is byte-for-byte what was signed", "success")
-        if not force_pixels:
-            return
-    elif report.signer is None or not report.signer.trusted:
-        report.add(
-            "content_not_checked",
-            "the image data differs from what was signed; its pixels were not decoded because "
-            "the signer is not trusted",
-        )
+    if _settled_without_decoding(
+        report, scan.data_digest, (scan.width, scan.height), content, force_pixels
+    ):
         return
-    if (scan.width, scan.height) != (content["width"], content["height"]):
-        report.fail(
-            Status.CONTENT_ALTERED,
-            f"the image is {scan.width}x{scan.height} but the record was signed for "
-            f"{content['width']}x{content['height']}",
-        )
-        return
-    if (scan.width or 0) * (scan.height or 0) > limits.max_pixels:
-        report.fail(
-            Status.MALFORMED,
-            f"the image has {(scan.width or 0) * (scan.height or 0)} pixels, over the decoding "
-            f"limit of {limits.max_pixels}",
-        )
+    if _over_decoding_limit(report, scan.width or 0, scan.height or 0, limits):
         return
     decoder = "JPEG" if scan.format == "jpeg" else "WEBP"
-    try:
+
+    def decode() -> str:
         with Image.open(io.BytesIO(bytes(data)), formats=[decoder]) as image:
             if (image.width, image.height) != (scan.width, scan.height):
                 raise ValueError("the decoded size differs from the header's")
             image.load()
-            digest = pixel_digest(image)
-    except Exception as exc:  # any decoder failure means the signed pixels are not there
-        report.fail(
-            Status.CONTENT_ALTERED,
-            f"the image data was changed and no longer decodes ({type(exc).__name__}: {exc})",
-        )
-        return
-    if digest != content["pixel_digest"]["value"]:
-        report.fail(
-            Status.CONTENT_ALTERED, "the decoded pixels differ from the pixels that were signed"
-        )
+            return pixel_digest(image)
+
+    if not _pixels_match(report, decode, content):
         return
     report.add(
         "pixels_identical", "the decoded pixels are identical to the signed pixels", "success"
