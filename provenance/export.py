@@ -38,7 +38,7 @@ from provenance.errors import RecordInputError
 from provenance.extract.exif import EXIF_HEADER
 from provenance.extract.jpeg import XMP_SIGNATURE
 from provenance.extract.png import Limits
-from provenance.finalize import open_image
+from provenance.finalize import SignedRecordMixin, open_image
 from provenance.jpegwebp import (
     MAX_SEGMENT_BODY,
     jpeg_with_metadata,
@@ -82,7 +82,7 @@ def export_sidecar_path(out: Path) -> Path:
 
 
 @dataclass(frozen=True)
-class ExportedImage:
+class ExportedImage(SignedRecordMixin):
     """A signed JPEG or WebP in memory, before it is written anywhere."""
 
     data: bytes
@@ -91,29 +91,6 @@ class ExportedImage:
     envelope: Envelope
     #: True when the file names its sidecar instead of embedding the envelope.
     sidecar_only: bool
-
-    @property
-    def record_id(self) -> str:
-        return str(self.record["record_id"])
-
-    def catalog_row(
-        self, *, file_path: str | None = None, state: str = "complete"
-    ) -> dict[str, Any]:
-        from provenance.catalog.store import record_values
-
-        return record_values(
-            self.record,
-            self.record_bytes,
-            self.envelope.to_json(),
-            self.envelope.signatures[0].key_id,
-            file_path=file_path,
-            state=state,
-        )
-
-    def sidecar_json(self) -> bytes:
-        doc = dict(self.record)
-        doc["envelope"] = self.envelope.to_dict()
-        return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
 
 
 @dataclass(frozen=True)

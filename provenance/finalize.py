@@ -49,8 +49,10 @@ __all__ = [
     "OUR_KEYWORDS",
     "FinalizeResult",
     "SignedImage",
+    "SignedRecordMixin",
     "finalize",
     "open_image",
+    "sidecar_document",
     "sidecar_path",
     "sign_image",
 ]
@@ -59,11 +61,9 @@ __all__ = [
 OUR_KEYWORDS = frozenset((*READABLE_KEYWORDS, ENVELOPE_KEYWORD, XMP_KEYWORD))
 
 
-@dataclass(frozen=True)
-class SignedImage:
-    """A signed PNG in memory, before it is written anywhere."""
+class SignedRecordMixin:
+    """What every signed file held in memory offers: its record id, catalog row and sidecar."""
 
-    png: bytes
     record: dict[str, Any]
     record_bytes: bytes
     envelope: Envelope
@@ -73,7 +73,11 @@ class SignedImage:
         return str(self.record["record_id"])
 
     def catalog_row(
-        self, *, file_path: str | None = None, state: str = "complete"
+        self,
+        *,
+        file_path: str | None = None,
+        state: str = "complete",
+        file_digest: str | None = None,
     ) -> dict[str, Any]:
         """This record's catalog row (the signer is the key that signed the envelope)."""
         from provenance.catalog.store import record_values
@@ -85,13 +89,28 @@ class SignedImage:
             self.envelope.signatures[0].key_id,
             file_path=file_path,
             state=state,
+            file_digest=file_digest,
         )
 
     def sidecar_json(self) -> bytes:
-        """The sidecar: the record's fields at the top level (WebUI paths) plus the envelope."""
-        doc = dict(self.record)
-        doc["envelope"] = self.envelope.to_dict()
-        return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+        return sidecar_document(self.record, self.envelope.to_dict())
+
+
+def sidecar_document(record: Mapping[str, Any], envelope: Mapping[str, Any]) -> bytes:
+    """The sidecar: the record's fields at the top level (WebUI paths) plus the envelope."""
+    doc = dict(record)
+    doc["envelope"] = dict(envelope)
+    return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+
+
+@dataclass(frozen=True)
+class SignedImage(SignedRecordMixin):
+    """A signed PNG in memory, before it is written anywhere."""
+
+    png: bytes
+    record: dict[str, Any]
+    record_bytes: bytes
+    envelope: Envelope
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,9 @@ from provenance.catalog.store import IMPORT_EXTENSION, Catalog, record_values
 from provenance.extract.containers import detect_format, read_metadata
 from provenance.extract.interpret import interpret
 from provenance.extract.png import Limits
-from provenance.finalize import finalize
+from provenance.finalize import SignedRecordMixin, finalize
 from provenance.record import ContentBinding, build_record
+from provenance.signing.envelope import Envelope
 from provenance.signing.keys import SigningKey
 from provenance.signing.policy import TrustPolicy
 from provenance.signing.signer import sign_payload
@@ -229,13 +230,20 @@ def _original_binding(found: Examined) -> ContentBinding:
     )
 
 
-def _sign_original(
-    found: Examined, draft: dict[str, Any], key: SigningKey
-) -> tuple[dict[str, Any], bytes, str]:
+@dataclass(frozen=True)
+class _SignedOriginal(SignedRecordMixin):
+    """An import record signed for a file that stays as it is (no copy written)."""
+
+    record: dict[str, Any]
+    record_bytes: bytes
+    envelope: Envelope
+
+
+def _sign_original(found: Examined, draft: dict[str, Any], key: SigningKey) -> _SignedOriginal:
     record = build_record(draft, _original_binding(found), producer=f"aigc-prov:{key.key_id}")
     record_bytes = rfc8785.dumps(record)
     envelope = sign_payload(record_bytes, schema.payload_type(), key)
-    return json.loads(record_bytes), record_bytes, envelope.to_json()
+    return _SignedOriginal(json.loads(record_bytes), record_bytes, envelope)
 
 
 def _examined(paths: Sequence[str], workers: int, limits: Limits | None) -> Iterator[Examined]:
@@ -358,25 +366,15 @@ def _import_one(
             result = finalize(image, draft, key, out, overwrite=True, catalog=catalog)
         entry.update(record_id=result.record_id, copy=str(result.path))
     else:
-        record, record_bytes, envelope = _sign_original(found, draft, key)
+        signed = _sign_original(found, draft, key)
         if copies is not None:  # the original keeps its own signature: a sidecar beside a copy
             side = copies / relative.parent / f"{relative.name}.json"  # a.webp -> a.webp.json
-            doc = dict(record)
-            doc["envelope"] = json.loads(envelope)
-            text = json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
-            atomic_write_bytes(side, text, overwrite=True)
+            atomic_write_bytes(side, signed.sidecar_json(), overwrite=True)
             entry["sidecar"] = str(side)
-        row = record_values(
-            record,
-            record_bytes,
-            envelope,
-            key.key_id,
-            file_path=str(Path(found.path).resolve()),
-            state="complete",
-            file_digest=found.digest,
+        batch.add(
+            signed.catalog_row(file_path=str(Path(found.path).resolve()), file_digest=found.digest)
         )
-        batch.add(row)
-        entry["record_id"] = record["record_id"]
+        entry["record_id"] = signed.record_id
     report.imported.append(entry)
     return "imported"
 

@@ -24,7 +24,7 @@ from blake3 import blake3
 from provenance._files import atomic_write_bytes
 from provenance.catalog.store import Catalog, record_values
 from provenance.extract.png import scan_png
-from provenance.finalize import sidecar_path
+from provenance.finalize import sidecar_document, sidecar_path
 from provenance.record import ENVELOPE_KEYWORD
 from provenance.signing.envelope import Envelope
 from provenance.signing.policy import TrustPolicy
@@ -128,9 +128,7 @@ def _restore_sidecar(path: Path, row: Any) -> None:
     side = sidecar_path(path)
     if side.exists():
         return
-    doc = json.loads(bytes(row.record_bytes))
-    doc["envelope"] = json.loads(row.envelope)
-    text = json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    text = sidecar_document(json.loads(bytes(row.record_bytes)), json.loads(row.envelope))
     atomic_write_bytes(side, text, overwrite=False)
 
 
