@@ -29,8 +29,8 @@ from tests.conftest import attestation, sample_image
 
 PROMPT = "一只橘猫坐在窗台上, golden hour: 35mm photo"
 SUFFIX = {"jpeg": ".jpg", "webp": ".webp"}
+#: A required third-party reader (scripts/test.sh installs it): a missing one fails, never skips.
 exiftool = shutil.which("exiftool")
-needs_exiftool = pytest.mark.skipif(exiftool is None, reason="exiftool is not installed")
 
 
 def signed_png(tmp_path: Path, key: SigningKey, prompt: str = PROMPT, seed: int = 0) -> Path:
@@ -62,7 +62,7 @@ def failures(report: object) -> str:
 
 
 def exif_tool(*args: str) -> None:
-    assert exiftool is not None
+    assert exiftool is not None, "exiftool is required: apt-get install -y libimage-exiftool-perl"
     subprocess.run([exiftool, "-q", "-overwrite_original", *args], check=True)
 
 
@@ -112,13 +112,12 @@ def test_export_round_trip(
     assert found["verification"]["status"] == "verified"
 
 
-@needs_exiftool
 @pytest.mark.parametrize("fmt", ["jpeg", "webp"])
 def test_exiftool_reads_the_prompt_and_labels(
     tmp_path: Path, key: SigningKey, policy: KeyRingPolicy, fmt: str
 ) -> None:
     _, out = export(tmp_path, key, policy, fmt)
-    assert exiftool is not None
+    assert exiftool is not None, "exiftool is required: apt-get install -y libimage-exiftool-perl"
     shown = json.loads(subprocess.run([exiftool, "-j", str(out)], capture_output=True).stdout)[0]
     assert shown["UserComment"].startswith(PROMPT + "\nNegative prompt: blurry\nSteps: 8")
     assert shown["DigitalSourceType"].endswith("/trainedAlgorithmicMedia")
@@ -177,7 +176,6 @@ def test_untrusted_signer_is_not_decoded(
     assert "bytes_match" in codes(report)
 
 
-@needs_exiftool
 def test_added_comment_is_verified_reencoded(
     tmp_path: Path, key: SigningKey, policy: KeyRingPolicy
 ) -> None:
@@ -189,7 +187,6 @@ def test_added_comment_is_verified_reencoded(
     assert "segments or chunks: COM" in changed
 
 
-@needs_exiftool
 def test_metadata_stripped_is_no_provenance_then_catalog_match(
     tmp_path: Path, key: SigningKey, policy: KeyRingPolicy
 ) -> None:
@@ -206,7 +203,6 @@ def test_metadata_stripped_is_no_provenance_then_catalog_match(
     catalog.close()
 
 
-@needs_exiftool
 @pytest.mark.parametrize("fmt", ["jpeg", "webp"])
 def test_edited_user_comment_is_metadata_mismatch(
     tmp_path: Path, key: SigningKey, policy: KeyRingPolicy, fmt: str
@@ -218,7 +214,6 @@ def test_edited_user_comment_is_metadata_mismatch(
     assert "EXIF UserComment says 'a photo of a dog'" in failures(report)
 
 
-@needs_exiftool
 def test_added_image_description_is_metadata_mismatch(
     tmp_path: Path, key: SigningKey, policy: KeyRingPolicy
 ) -> None:
@@ -230,7 +225,6 @@ def test_added_image_description_is_metadata_mismatch(
     assert "ImageDescription" in failures(report)
 
 
-@needs_exiftool
 def test_added_artist_is_noted_but_verified(
     tmp_path: Path, key: SigningKey, policy: KeyRingPolicy
 ) -> None:
@@ -242,7 +236,6 @@ def test_added_artist_is_noted_but_verified(
     assert "Artist" in added
 
 
-@needs_exiftool
 def test_edited_xmp_description_is_metadata_mismatch(
     tmp_path: Path, key: SigningKey, policy: KeyRingPolicy
 ) -> None:
@@ -253,7 +246,6 @@ def test_edited_xmp_description_is_metadata_mismatch(
     assert "dc:description says 'a dog'" in failures(report)
 
 
-@needs_exiftool
 def test_added_orientation_is_content_altered(
     tmp_path: Path, key: SigningKey, policy: KeyRingPolicy
 ) -> None:
