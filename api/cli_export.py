@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from api._text import printable
+from api._text import out as _out
 from api.cli_generate import Hooks
 from provenance.errors import RecordInputError
 from provenance.export import DEFAULT_QUALITY, EXPORT_FORMATS, export_image
@@ -81,10 +81,6 @@ def cmd_export_image(args: argparse.Namespace) -> int:
                 f"{result.sidecar} (keep the two together)"
             )
     return EXIT_OK
-
-
-def _out(line: str) -> None:
-    sys.stdout.write(printable(line) + "\n")
 
 
 def register(sub: Any, hooks: Hooks) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
+from api._text import out as _out
 from api._text import printable
 from generator.errors import GenerationCancelled, GenerationRequestError
 from generator.presets import DEFAULT_MODEL, PRESETS, ModelSource, resolve_model
@@ -58,11 +59,6 @@ class Hooks:
     open_catalog: Callable[[argparse.Namespace], Catalog]
     existing_catalog: Callable[[argparse.Namespace], Catalog | None]
     policy: Callable[[argparse.Namespace], TrustPolicy]
-
-
-def _out(line: str) -> None:
-    sys.stdout.write(printable(line) + "\n")
-    sys.stdout.flush()
 
 
 def _hub_cache() -> Path:

@@ -12,7 +12,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from api._text import printable
+from api._text import out as _out
 from api.cli_generate import Hooks
 from provenance.errors import RecordInputError
 from provenance.importer import find_images, import_files
@@ -65,10 +65,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _tick(bar: tqdm[Any]) -> None:
     bar.update(1)
-
-
-def _out(line: str) -> None:
-    sys.stdout.write(printable(line) + "\n")
 
 
 def register(sub: Any, hooks: Hooks) -> None:

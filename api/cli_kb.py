@@ -28,7 +28,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from api._text import printable
+from api._text import out as _out
 from provenance.catalog.knowledge import (
     Distribution,
     count_matching,
@@ -64,10 +64,6 @@ PolicyFor = Callable[[argparse.Namespace], TrustPolicy]
 
 
 # --- output helpers -----------------------------------------------------------------------------
-
-
-def _out(line: str = "") -> None:
-    sys.stdout.write(printable(line) + "\n")
 
 
 def _print_json(value: Any) -> None:
