@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up (or refresh) the project's virtual environment in .venv: the package in editable mode
-# with the generator's extra (torch, diffusers, transformers) and the dev tools. Safe to run
-# again; it only installs what is missing or changed.
+# with the generator's extra (torch, diffusers, transformers), the server's extra (FastAPI,
+# uvicorn) and the dev tools. Safe to run again; it only installs what is missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,4 +30,4 @@ fi
 if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
   .venv/bin/python -m pip install --quiet "torch==${TORCH_VERSION:-2.13.0}"
 fi
-.venv/bin/python -m pip install --quiet -e ".[generate]" --group dev
+.venv/bin/python -m pip install --quiet -e ".[generate,server]" --group dev
