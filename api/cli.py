@@ -31,7 +31,9 @@ from api.cli_generate import Hooks, generate_demo
 from api.cli_generate import register as register_generate
 from api.cli_import import register as register_import
 from api.cli_kb import add_filter_arguments, query_from_args, register
+from api.cli_serve import register as register_serve
 from api.settings import ENV_CATALOG, ENV_HOME, ENV_PASSPHRASE, catalog_url, default_home
+from api.summaries import row_summary
 from provenance import (
     Attestation,
     KeyRing,
@@ -461,24 +463,6 @@ def cmd_db_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _row_summary(row: Any) -> dict[str, Any]:
-    return {
-        "record_id": row.record_id,
-        "task": row.task,
-        "created_at": row.created_at.isoformat() if row.created_at else None,
-        "prompt": row.prompt,
-        "model": row.model_name,
-        "seed": row.seed,
-        "steps": row.steps,
-        "cfg_scale": row.cfg_scale,
-        "width": row.width,
-        "height": row.height,
-        "rating": row.rating,
-        "signer_key_id": row.signer_key_id,
-        "file": row.file_path,
-    }
-
-
 def cmd_search(args: argparse.Namespace) -> int:
     with _open_catalog(args) as catalog:
         query = query_from_args(args, args.text)
@@ -486,7 +470,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         print(
             json.dumps(
-                {"results": [_row_summary(r) for r in page.rows], "next_cursor": page.next_cursor},
+                {"results": [row_summary(r) for r in page.rows], "next_cursor": page.next_cursor},
                 ensure_ascii=False,
             )
         )
@@ -740,6 +724,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_generate(sub, generate_hooks)
     register_import(sub, generate_hooks)
     register_export(sub, generate_hooks)
+    register_serve(sub)
 
     p = sub.add_parser(
         "demo",

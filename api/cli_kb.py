@@ -22,13 +22,14 @@ import os
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from api._text import out as _out
+from api.summaries import MOMENT_HINT, parse_moment
 from provenance.catalog.knowledge import (
     Distribution,
     count_matching,
@@ -39,7 +40,7 @@ from provenance.catalog.knowledge import (
     prompt_templates,
     style_frequencies,
 )
-from provenance.catalog.store import Catalog, SearchQuery, parse_time
+from provenance.catalog.store import Catalog, SearchQuery
 from provenance.errors import CatalogError
 from provenance.signing.policy import TrustPolicy
 
@@ -338,14 +339,11 @@ def _float(text: str) -> float:
 def _moment(end_of_day: bool) -> Callable[[str], datetime]:
     def parse(text: str) -> datetime:
         try:
-            moment = parse_time(text)
-        except ValueError:
+            return parse_moment(text, end_of_day=end_of_day)
+        except (ValueError, OverflowError):  # OverflowError: past the representable UTC range
             raise argparse.ArgumentTypeError(
-                f"not a date or time: {text!r} (use 2026-05-01 or 2026-05-01T12:00:00Z)"
+                f"not a date or time: {text!r} ({MOMENT_HINT})"
             ) from None
-        if end_of_day and "T" not in text and " " not in text.strip():
-            moment = datetime.combine(moment.date(), time.max, moment.tzinfo)
-        return moment
 
     return parse
 

@@ -1,0 +1,1 @@
+"""One router per resource: health, verify, records, keys, kb, generate, audit."""
