@@ -189,7 +189,7 @@ def _parent_lookup(args: argparse.Namespace) -> Callable[[Path, str], str | None
         signer = report.signer
         if signer is None or not signer.trusted or signer.revoked_at:
             return None  # anyone can sign a record naming any id: only trusted signers count
-        if record["content"]["pixel_digest"]["value"] != digest:
+        if (record["content"]["pixel_digest"] or {}).get("value") != digest:
             return None
         return str(record["record_id"])
 

@@ -48,6 +48,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             root=folder,
             sign_copies_to=copies,
             workers=args.workers,
+            bind_pixels=args.pixels,
             on_file=lambda _path, _outcome: _tick(bar),
         )
     bar.close()
@@ -84,6 +85,13 @@ def register(sub: Any, hooks: Hooks) -> None:
         type=int,
         default=min(4, os.cpu_count() or 1),
         help="processes reading files (default: up to 4, one per core)",
+    )
+    p.add_argument(
+        "--pixels",
+        action="store_true",
+        help="also decode each image so that its record binds its pixels and perceptual hash "
+        "(re-encoded copies are then found by their looks; several times slower); without it "
+        "the record binds the file's bytes",
     )
     p.add_argument(
         "--sign",

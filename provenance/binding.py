@@ -19,20 +19,30 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-__all__ = ["canonical_image", "hamming_distance", "perceptual_hash", "pixel_digest"]
+__all__ = [
+    "canonical_image",
+    "canonical_mode",
+    "hamming_distance",
+    "perceptual_hash",
+    "pixel_digest",
+]
 
 _PIXEL_DOMAIN = b"aigc-prov-pixels-v1\0"
 _STRIP_BYTES = 1 << 20
 _KEPT_MODES = {"1", "L", "LA", "RGB", "RGBA", "I;16", "I"}
 
 
+def canonical_mode(mode: str) -> str:
+    """The mode the digest of an image in ``mode`` is taken in (known without decoding)."""
+    if mode in ("P", "PA"):
+        return "RGBA"
+    return mode if mode in _KEPT_MODES else "RGB"
+
+
 def canonical_image(image: Image.Image) -> Image.Image:
     """The image in the mode its digest is taken in (palette and exotic modes converted)."""
-    if image.mode in ("P", "PA"):
-        return image.convert("RGBA")
-    if image.mode not in _KEPT_MODES:
-        return image.convert("RGB")
-    return image
+    mode = canonical_mode(image.mode)
+    return image if mode == image.mode else image.convert(mode)
 
 
 def pixel_digest(image: Image.Image) -> str:

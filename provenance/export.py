@@ -129,8 +129,11 @@ def _encode(image: Image.Image, fmt: str, quality: int, icc: bytes | None) -> by
     return webp_extended(buffer.getvalue(), image.width, image.height)
 
 
-def export_draft(parent: Mapping[str, Any], fmt: str, quality: int) -> dict[str, Any]:
-    """The draft of an export record: the parent's facts, task ``export``, the extension."""
+def export_draft(
+    parent: Mapping[str, Any], fmt: str, quality: int, input_digest: str
+) -> dict[str, Any]:
+    """The draft of an export record: the parent's facts, task ``export``, the extension;
+    ``input_digest`` is the pixel digest of the image exported."""
     keep = ("model", "generation", "system", "performance", "warnings")
     draft = {k: json.loads(json.dumps(parent[k])) for k in keep if parent.get(k) is not None}
     extensions = dict(parent.get("extensions") or {})
@@ -139,7 +142,7 @@ def export_draft(parent: Mapping[str, Any], fmt: str, quality: int) -> dict[str,
     draft["task"] = {
         "type": "export",
         "parent_record_id": parent["record_id"],
-        "input_digest": dict(parent["content"]["pixel_digest"]),
+        "input_digest": {"alg": "sha256", "value": input_digest},
         "mask_digest": None,
     }
     return draft
@@ -191,8 +194,10 @@ def encode_export(
             render_digest=scan.render_digest,
             phash=perceptual_hash(decoded),
         )
+    signed_pixels = parent["content"]["pixel_digest"]  # None: a record bound to bytes alone
+    input_digest = signed_pixels["value"] if signed_pixels else pixel_digest(image)
     record = build_record(
-        export_draft(parent, fmt, quality),
+        export_draft(parent, fmt, quality, input_digest),
         content,
         producer=producer or f"aigc-prov:{key.key_id}",
     )

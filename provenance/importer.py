@@ -2,14 +2,17 @@
 
 For each PNG, JPEG or WebP file (found by magic bytes): one of our signed files is catalogued as
 it is (its own record); anything else gets an ``import`` record stating what the original tool
-wrote (:func:`provenance.extract.interpret.interpret`), bound to the original file (its BLAKE3
-digest, decoded pixels and perceptual hash) and signed by the importing key. The catalog holds
-only signed records; ``sign_copies_to`` additionally writes, for each foreign file, a signed PNG
-copy carrying the record, or, for files whose own signature must stay intact (C2PA manifest,
-NovelAI signature), a JSON sidecar binding the untouched original. Originals are never modified.
+wrote (:func:`provenance.extract.interpret.interpret`), bound to the original file and signed by
+the importing key. By default the binding is the file's BLAKE3 digest alone (schema version 2:
+``pixel_digest`` and ``phash`` null), so that no image is decoded, as with any metadata reader;
+``bind_pixels`` decodes each file and binds its pixels and perceptual hash as well, which lets
+re-encoded copies be found by their looks later. The catalog holds only signed records;
+``sign_copies_to`` additionally writes, for each foreign file, a signed PNG copy carrying the
+record, or, for files whose own signature must stay intact (C2PA manifest, NovelAI signature), a
+JSON sidecar binding the untouched original. Originals are never modified.
 
 Idempotent and resumable: a file whose BLAKE3 digest is already catalogued is skipped, rows are
-committed one file at a time, and a file that cannot be read is reported with its reason without
+committed in batches, and a file that cannot be read is reported with its reason without
 stopping the run. The heavy part (reading, interpreting, decoding) runs in ``workers`` processes.
 """
 
@@ -27,11 +30,11 @@ from typing import Any
 
 import rfc8785
 from blake3 import blake3
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from provenance import schema
 from provenance._files import atomic_write_bytes
-from provenance.binding import canonical_image, perceptual_hash, pixel_digest
+from provenance.binding import canonical_image, canonical_mode, perceptual_hash, pixel_digest
 from provenance.catalog.store import IMPORT_EXTENSION, Catalog, record_values
 from provenance.extract.containers import detect_format, read_metadata
 from provenance.extract.interpret import interpret
@@ -76,8 +79,8 @@ class Examined:
     width: int = 0
     height: int = 0
     mode: str = ""
-    pixel_digest: str = ""
-    phash: str = ""
+    pixel_digest: str | None = None  # None: not decoded (the record binds the bytes alone)
+    phash: str | None = None
     view: dict[str, Any] = field(default_factory=dict)  # Extraction.to_dict() without raw
     keeps_signature: str | None = None  # "c2pa" or "novelai": never rewrite the file
 
@@ -101,8 +104,10 @@ def _file_digest(path: Path, limit: int) -> tuple[bytes, str]:
     return data, blake3(data).hexdigest()
 
 
-def examine(path: str, limits: Limits | None = None) -> Examined:
-    """Read, interpret and decode one file. Never raises: problems come back in ``error``."""
+def examine(path: str, limits: Limits | None = None, bind_pixels: bool = False) -> Examined:
+    """Read and interpret one file; with ``bind_pixels`` also decode it for its pixel digest and
+    perceptual hash (otherwise only its header is parsed). Never raises: problems come back in
+    ``error``."""
     limits = limits or Limits()
     try:
         data, digest = _file_digest(Path(path), limits.max_file_bytes)
@@ -114,16 +119,23 @@ def examine(path: str, limits: Limits | None = None) -> Examined:
     meta = read_metadata(data, limits=limits)
     extraction = interpret(meta, data)
     ours = any(v.location.endswith(":AIGCProvenance") for v in meta.values)  # verify decides
+    pdigest = phash = None
     try:
         with Image.open(io.BytesIO(data)) as image:  # exactly the bytes that were digested
-            if image.width * image.height > limits.max_pixels:
-                return Examined(path, digest, error=f"{image.width}x{image.height} is too large")
-            image.load()
-            pixels = canonical_image(image)
-            pdigest, phash = pixel_digest(pixels), perceptual_hash(pixels)
-            size, mode = pixels.size, pixels.mode
+            size, mode = image.size, canonical_mode(image.mode)
+            if bind_pixels:
+                if image.width * image.height > limits.max_pixels:
+                    return Examined(
+                        path, digest, error=f"{image.width}x{image.height} is too large"
+                    )
+                image.load()
+                pixels = canonical_image(image)
+                pdigest, phash = pixel_digest(pixels), perceptual_hash(pixels)
+    except UnidentifiedImageError:
+        return Examined(path, digest, error="the image header cannot be read (not a valid image)")
     except Exception as exc:
-        return Examined(path, digest, error=f"the image data cannot be decoded: {exc}")
+        what = "decoded" if bind_pixels else "read"
+        return Examined(path, digest, error=f"the image data cannot be {what}: {exc}")
     view = extraction.to_dict()
     view.pop("raw", None)
     keeps = None
@@ -217,7 +229,8 @@ def import_draft(found: Examined) -> dict[str, Any]:
 
 
 def _original_binding(found: Examined) -> ContentBinding:
-    """Binds a record to the untouched original: its whole bytes, pixels and look."""
+    """Binds a record to the untouched original: its whole bytes, and its pixels and look when
+    they were decoded."""
     return ContentBinding(
         format=str(found.format),
         width=found.width,
@@ -246,13 +259,16 @@ def _sign_original(found: Examined, draft: dict[str, Any], key: SigningKey) -> _
     return _SignedOriginal(json.loads(record_bytes), record_bytes, envelope)
 
 
-def _examined(paths: Sequence[str], workers: int, limits: Limits | None) -> Iterator[Examined]:
+def _examined(
+    paths: Sequence[str], workers: int, limits: Limits | None, bind_pixels: bool
+) -> Iterator[Examined]:
     if workers <= 1 or len(paths) < 2:
         for path in paths:
-            yield examine(path, limits)
+            yield examine(path, limits, bind_pixels)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(examine, paths, [limits] * len(paths), chunksize=8)
+        n = len(paths)
+        yield from pool.map(examine, paths, [limits] * n, [bind_pixels] * n, chunksize=8)
 
 
 def import_files(
@@ -265,10 +281,14 @@ def import_files(
     sign_copies_to: Path | None = None,
     workers: int = 1,
     limits: Limits | None = None,
+    bind_pixels: bool = False,
     on_file: Callable[[str, str], None] | None = None,
 ) -> ImportReport:
     """Import ``paths`` into ``catalog`` (see the module docstring); ``root`` is the folder the
-    copies' relative names are taken from. ``on_file(path, outcome)`` is called per file."""
+    copies' relative names are taken from. ``bind_pixels`` decodes every file so that its
+    record also binds its pixels and perceptual hash (implied by ``sign_copies_to``, which
+    decodes anyway). ``on_file(path, outcome)`` is called per file."""
+    bind_pixels = bind_pixels or sign_copies_to is not None
     report = ImportReport()
     limits = limits or Limits()
     todo: list[str] = []
@@ -300,7 +320,7 @@ def import_files(
             catalog.forget_record(known.record_id)
         todo.append(str(path))
     batch = _Batch(catalog)
-    for found in _examined(todo, workers, limits):
+    for found in _examined(todo, workers, limits, bind_pixels):
         outcome = _import_one(catalog, found, key, policy, root, sign_copies_to, report, batch)
         _tell(on_file, found.path, outcome)
     batch.flush()

@@ -70,16 +70,20 @@ def new_record_id() -> str:
 
 @dataclass(frozen=True)
 class ContentBinding:
-    """What binds a record to one encoded image (see :mod:`provenance.binding`)."""
+    """What binds a record to one encoded image (see :mod:`provenance.binding`).
+
+    ``pixel_digest`` and ``phash`` are None only for an import record that binds the original
+    file by its bytes alone (``data_digest`` over the whole file; schema version 2).
+    """
 
     format: str
     width: int
     height: int
     mode: str
-    pixel_digest: str
+    pixel_digest: str | None
     data_digest: str
     render_digest: str
-    phash: str
+    phash: str | None
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -87,7 +91,9 @@ class ContentBinding:
             "width": self.width,
             "height": self.height,
             "mode": self.mode,
-            "pixel_digest": {"alg": "sha256", "value": self.pixel_digest},
+            "pixel_digest": None
+            if self.pixel_digest is None
+            else {"alg": "sha256", "value": self.pixel_digest},
             "data_digest": {"alg": "blake3", "value": self.data_digest},
             "render_digest": {"alg": "sha256", "value": self.render_digest},
             "phash": self.phash,
@@ -175,7 +181,7 @@ def draft_from_attestation(att: Attestation) -> dict[str, Any]:
 
 
 def draft_from_file(path: Path) -> dict[str, Any]:
-    """A draft from a record file: one of our v1 records (or sidecars), or a WebUI sidecar."""
+    """A draft from a record file: one of our records (or sidecars), or a WebUI sidecar."""
     try:
         doc = json.loads(path.read_text("utf-8"))
     except OSError as exc:
@@ -208,7 +214,8 @@ def build_record(
     record_id: str | None = None,
     created_at: str | None = None,
 ) -> dict[str, Any]:
-    """Complete ``draft`` into a v1 record and validate it (raises :class:`SchemaError`)."""
+    """Complete ``draft`` into a record of the current schema version and validate it (raises
+    :class:`SchemaError`)."""
     rid = record_id or new_record_id()
     gen = dict(draft.get("generation") or {})
     gen.setdefault("negative_prompt", "")
@@ -218,8 +225,8 @@ def build_record(
     for key in ("num_inference_steps", "cfg_scale", "seed"):
         gen.setdefault(key, None)
     record: dict[str, Any] = {
-        "schema": schema.SCHEMA_IDS["1"],
-        "version": "1.0",
+        "schema": schema.SCHEMA_IDS[schema.CURRENT_VERSION],
+        "version": "1.0",  # the WebUI sidecar's layout version, which ours extends
         "record_id": rid,
         "created_at": created_at or draft.get("created_at") or utc_now(),
         "software": {"name": SOFTWARE_NAME, "version": __version__},

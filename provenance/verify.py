@@ -26,7 +26,8 @@ Steps (numbered in the code as here):
    agree with the signed record.
 9. Image-data CRCs, unless the data digest (which covers them) matched.
 10. With a catalog: the embedded record against the catalog's copy, or a stripped copy by
-    its exact pixels (``catalog_match``) or perceptual hash (``soft_match``, never verified).
+    its exact bytes or pixels (``catalog_match``) or perceptual hash (``soft_match``, never
+    verified).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from blake3 import blake3
 from PIL import Image
 
 from provenance import schema
@@ -187,8 +189,9 @@ _DECODABLE = {"png", "jpeg", "webp", "gif"}
 def _check_catalog(
     report: VerificationReport, data: Buffer, limits: Limits, catalog: Catalog
 ) -> None:
-    """(10) The catalog: the embedded record against its stored copy, or a stripped copy by its
-    pixels (exact digest: ``catalog_match``) or its looks (perceptual hash: ``soft_match``)."""
+    """(10) The catalog: the embedded record against its stored copy, or a file without one by
+    its bytes (an imported original) or its pixels (exact digests: ``catalog_match``) or its
+    looks (perceptual hash: ``soft_match``)."""
     if report.record_bytes is not None and report.record_id is not None:
         row = catalog.get(report.record_id)
         if row is None:
@@ -202,6 +205,15 @@ def _check_catalog(
             report.add("catalog_record", f"the catalog holds record {report.record_id} unchanged")
         return
     if report.status not in _WITHOUT_RECORD or report.container not in _DECODABLE:
+        return
+    imported = catalog.imported_from(blake3(data).hexdigest())
+    if imported is not None and imported.state == "complete":
+        report.candidates = [{"record_id": imported.record_id, "distance": 0, "exact": True}]
+        report.fail(
+            Status.CATALOG_MATCH,
+            "no embedded provenance, but its bytes are exactly those of the file imported as "
+            f"catalogued record {imported.record_id}",
+        )
         return
     try:
         with Image.open(io.BytesIO(bytes(data))) as image:
@@ -514,6 +526,13 @@ def _pixels_match(
     report: VerificationReport, decode: Callable[[], str], content: dict[str, Any]
 ) -> bool:
     """(7b) Decode (``decode`` returns the pixel digest) and compare with the signed pixels."""
+    if content["pixel_digest"] is None:  # an import record bound to the original's bytes alone
+        report.fail(
+            Status.CONTENT_ALTERED,
+            "the record binds the original file's bytes only (no pixel digest), and the bytes "
+            "differ",
+        )
+        return False
     try:
         digest = decode()
     except Exception as exc:  # any decoder failure means the signed pixels are not there

@@ -269,7 +269,7 @@ def record_values(
         "height": gen.get("height"),
         "sampler": gen.get("sampler"),
         "generation_time": record["performance"].get("generation_time"),
-        "pixel_digest": content["pixel_digest"]["value"],
+        "pixel_digest": (content["pixel_digest"] or {}).get("value"),
         "data_digest": content["data_digest"]["value"],
         "phash": content["phash"],
         "signer_key_id": signer_key_id,
@@ -280,7 +280,8 @@ def record_values(
         "record_bytes": record_bytes,
         "envelope": envelope_json,
     }
-    for i, band in enumerate(phash_bands(content["phash"])):
+    bands = phash_bands(content["phash"]) if content["phash"] else [None] * PHASH_BANDS
+    for i, band in enumerate(bands):
         values[f"phash_{i}"] = band
     return values
 

@@ -42,8 +42,11 @@ __all__ = [
     "version_from_payload_type",
 ]
 
-CURRENT_VERSION = "1"
-SCHEMA_IDS: dict[str, str] = {"1": "urn:aigc-provenance:schema:record:1"}
+CURRENT_VERSION = "2"
+SCHEMA_IDS: dict[str, str] = {
+    "1": "urn:aigc-provenance:schema:record:1",
+    "2": "urn:aigc-provenance:schema:record:2",
+}
 PAYLOAD_TYPE_PREFIX = "application/vnd.aigc-provenance.record+json; version="
 #: At most this many problems are reported for one record.
 MAX_PROBLEMS = 50
@@ -226,6 +229,12 @@ def _webui_sidecar_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
             }
         },
     }
+
+
+@upgrade_step("1", "2")
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """v1 -> v2: the same record (version 2 only lets import records leave pixels unbound)."""
+    return {**doc, "schema": SCHEMA_IDS["2"]}
 
 
 def _str_or_none(value: Any) -> str | None:

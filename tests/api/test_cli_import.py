@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import PngImagePlugin
+from blake3 import blake3
+from PIL import Image, PngImagePlugin
 
 from api.cli import main
 from provenance.catalog.store import Catalog
@@ -67,7 +68,7 @@ def test_import_is_idempotent_and_lists_unreadable_files(
     reasons = {Path(f["file"]).name: f["reason"] for f in report["failed"]}
     assert set(reasons) == {"broken.png", "notes.jpg"}
     assert "not a PNG, JPEG or WebP image" in reasons["notes.jpg"]
-    assert "cannot be decoded" in reasons["broken.png"]
+    assert reasons["broken.png"] == "the image header cannot be read (not a valid image)"
 
     code, out, _ = run(capsys, *home, "import", str(folder), "--recursive", "--json")
     report = json.loads(out)
@@ -212,3 +213,51 @@ def test_our_own_signed_files_keep_their_records(
     code, out, _ = run(capsys, *audit, "search", "橘猫", "--json")
     tasks = {r["record_id"]: r["task"] for r in json.loads(out)["results"]}
     assert tasks == {own_id: "attest", foreign: "import"}
+
+
+def test_import_binds_file_bytes_by_default_and_pixels_with_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in"
+    first, _ = a1111_folder(folder, 2)
+    whole = first.read_bytes()
+    idat = whole.index(b"IDAT")
+    (folder / "cut.png").write_bytes(whole[: idat + 40])  # header fine, image data cut short
+    reencoded = tmp_path / "reencoded.png"  # the same pixels, other bytes
+    with Image.open(first) as image:
+        image.save(reencoded, compress_level=1)
+    fast, full = ["--home", str(tmp_path / "fast")], ["--home", str(tmp_path / "full")]
+
+    code, out, err = run(capsys, *fast, "import", str(folder), "--json")
+    assert code == 0, err  # nothing decoded: the cut file is catalogued by its bytes too
+    ids = {Path(i["file"]).name: i["record_id"] for i in json.loads(out)["imported"]}
+    assert set(ids) == {"0000.png", "0001.png", "cut.png"}
+    with Catalog.open(f"sqlite:///{tmp_path / 'fast' / 'catalog.sqlite'}") as catalog:
+        row = catalog.get(ids["0000.png"])
+        assert row is not None and row.pixel_digest is None and row.phash is None
+        record = json.loads(row.record_bytes)
+    assert record["schema"] == "urn:aigc-provenance:schema:record:2"
+    assert record["content"]["pixel_digest"] is None
+    assert record["content"]["data_digest"]["value"] == blake3(whole).hexdigest()
+    code, out, _ = run(capsys, *fast, "verify", "--json", str(first), str(reencoded))
+    original, copy = (json.loads(line) for line in out.splitlines())
+    assert original["status"] == "catalog_match"
+    assert any(
+        f["message"].endswith(
+            f"bytes are exactly those of the file imported as catalogued record {ids['0000.png']}"
+        )
+        for f in original["findings"]
+    )
+    assert copy["status"] == "no_provenance"  # no pixels were bound: nothing to find it by
+
+    code, out, err = run(capsys, *full, "import", str(folder), "--pixels", "--json")
+    assert code == 1
+    report = json.loads(out)
+    assert [Path(f["file"]).name for f in report["failed"]] == ["cut.png"]
+    assert report["failed"][0]["reason"].startswith("the image data cannot be decoded")
+    code, out, _ = run(capsys, *full, "verify", "--json", str(reencoded))
+    found = json.loads(out)
+    assert found["status"] == "catalog_match"
+    assert [c["record_id"] for c in found["candidates"]] == [
+        i["record_id"] for i in report["imported"] if i["file"].endswith("0000.png")
+    ]

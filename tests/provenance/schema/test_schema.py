@@ -1,4 +1,4 @@
-"""The v1 schema: loaded offline, a superset of the WebUI layout, every problem with its path."""
+"""The record schemas (v1; v2, the current one): offline, a WebUI superset, every problem."""
 
 from __future__ import annotations
 
@@ -34,9 +34,11 @@ WEBUI_SIDECAR = {
 
 
 def test_schema_is_loaded_from_the_package_with_a_urn_id() -> None:
-    doc = schema.load_schema("1")
-    assert doc["$id"] == "urn:aigc-provenance:schema:record:1"
-    assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    for version in ("1", "2"):
+        doc = schema.load_schema(version)
+        assert doc["$id"] == f"urn:aigc-provenance:schema:record:{version}"
+        assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema.CURRENT_VERSION == "2"
 
 
 def test_signed_record_is_valid_and_keeps_the_webui_paths(make_signed: MakeSigned) -> None:
@@ -85,8 +87,9 @@ def test_every_problem_is_reported_with_its_json_path(make_signed: MakeSigned) -
 
 def test_webui_sidecar_upgrades_by_registered_step() -> None:
     assert schema.detect_version(WEBUI_SIDECAR) == "0"
-    upgraded = schema.upgrade(WEBUI_SIDECAR)
-    assert upgraded["schema"] == schema.SCHEMA_IDS["1"]
+    upgraded = schema.upgrade(WEBUI_SIDECAR)  # 0 -> 1 -> 2
+    assert upgraded["schema"] == schema.SCHEMA_IDS["2"]
+    assert upgraded["version"] == "1.0"  # the WebUI layout version: unchanged
     assert upgraded["generation"]["prompt"] == WEBUI_SIDECAR["generation"]["prompt"]
     assert upgraded["generation"]["seed"] == 1234567
     assert upgraded["system"]["gpu"] == "NVIDIA RTX 4090"
@@ -125,8 +128,9 @@ def test_unknown_versions_are_refused() -> None:
 
 
 def test_payload_type_names_the_schema_version() -> None:
-    assert schema.payload_type() == "application/vnd.aigc-provenance.record+json; version=1"
-    assert schema.version_from_payload_type(schema.payload_type()) == "1"
+    assert schema.payload_type() == "application/vnd.aigc-provenance.record+json; version=2"
+    assert schema.version_from_payload_type(schema.payload_type()) == "2"
+    assert schema.version_from_payload_type(schema.payload_type("1")) == "1"
 
 
 def _mutations(record: dict) -> list[dict]:  # type: ignore[type-arg]
@@ -161,7 +165,7 @@ def test_fast_and_reference_validators_agree(make_signed: MakeSigned) -> None:
     from jsonschema import Draft202012Validator
 
     record = make_signed().record
-    reference = Draft202012Validator(schema.load_schema("1"))
+    reference = Draft202012Validator(schema.load_schema(schema.CURRENT_VERSION))
     assert reference.is_valid(record)
     assert schema.iter_problems(record) == []
     for case in _mutations(record):
@@ -169,3 +173,65 @@ def test_fast_and_reference_validators_agree(make_signed: MakeSigned) -> None:
         problems = schema.iter_problems(case)
         assert problems, case
         assert problems != [("$", "the record does not match the schema")], case
+
+
+# --- version 2: import records may bind the file's bytes alone ---------------------------------
+
+
+def _file_bound(record: dict, task: str = "import") -> dict:  # type: ignore[type-arg]
+    doc = json.loads(json.dumps(record))
+    doc["task"]["type"] = task
+    doc["content"]["pixel_digest"] = None
+    doc["content"]["phash"] = None
+    return doc
+
+
+def test_v2_lets_only_import_records_leave_the_pixels_unbound(make_signed: MakeSigned) -> None:
+    record = make_signed().record
+    schema.validate(_file_bound(record))
+    with pytest.raises(SchemaError, match=r"\$\.content\.pixel_digest"):
+        schema.validate(_file_bound(record, task="text-to-image"))
+    half = _file_bound(record)
+    half["content"]["phash"] = record["content"]["phash"]  # pixels unbound but a look given
+    with pytest.raises(SchemaError, match=r"\$\.content"):
+        schema.validate(half)
+    with pytest.raises(SchemaError, match=r"\$\.content\.pixel_digest"):
+        schema.validate(_file_bound(record), version="1")  # version 1 never allowed it
+
+
+def test_v1_records_still_validate_verify_and_upgrade(
+    tmp_path: Path,
+    key,
+    policy,  # type: ignore[no-untyped-def]
+) -> None:
+    """A file signed before version 2 (payload type version=1, schema record:1) still verifies."""
+    import io
+
+    import rfc8785
+    from PIL import Image
+
+    from provenance import verify
+    from provenance.embed import insert_text_chunks
+    from provenance.finalize import ENVELOPE_KEYWORD, sign_image
+    from provenance.record import Attestation, draft_from_attestation, readable_fields
+    from provenance.signing.signer import sign_payload
+    from provenance.xmp import make_xmp
+    from tests.conftest import sample_image
+
+    current = sign_image(sample_image(), draft_from_attestation(Attestation(prompt="一只猫")), key)
+    v1 = {**current.record, "schema": schema.SCHEMA_IDS["1"]}
+    schema.validate(v1, version="1")
+    record_bytes = rfc8785.dumps(v1)
+    envelope = sign_payload(record_bytes, schema.payload_type("1"), key)
+    with Image.open(io.BytesIO(current.png)) as image:  # the same pixels, encoded the same way
+        image.load()
+        plain = io.BytesIO()
+        image.save(plain, format="PNG", compress_level=6)
+    texts = [*readable_fields(v1).items(), (ENVELOPE_KEYWORD, envelope.to_json())]
+    path = tmp_path / "v1.png"
+    path.write_bytes(insert_text_chunks(plain.getvalue(), texts, xmp=make_xmp(v1)))
+    report = verify(path, policy=policy)
+    assert report.status.value == "verified", [f.message for f in report.findings]
+    assert report.record is not None
+    assert report.record["schema"] == schema.SCHEMA_IDS["2"]  # upgraded for display
+    assert report.record_bytes == record_bytes  # the signed bytes themselves are untouched
