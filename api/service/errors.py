@@ -156,7 +156,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _provenance_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProvenanceError)
-    message = _sentence(str(exc))
+    text = str(exc)
+    if exc.hint:  # what to do next, as the CLI's diagnostics() says it
+        text = f"{text.rstrip('.')}. {exc.hint}"
+    message = _sentence(text)
     if isinstance(exc, GenerationRequestError):
         return error_response(422, "invalid_generation_request", message)
     if isinstance(exc, RecordInputError):

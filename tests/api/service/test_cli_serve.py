@@ -1,0 +1,153 @@
+"""``aigc-prov serve``: token hashing, settings passed to the workers, uvicorn's arguments; and
+a real uvicorn on a loopback port answering a verification."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.cli import main
+from api.service.deps import hash_token
+from tests.api.service.conftest import Site
+
+
+def test_hash_token_reads_standard_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("s3cret-token\n"))
+    assert main(["serve", "--hash-token"]) == 0
+    assert capsys.readouterr().out.strip() == hash_token("s3cret-token")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n"))
+    assert main(["serve", "--hash-token"]) == 2
+    assert "the token is empty" in capsys.readouterr().err
+
+
+def test_new_token_prints_a_token_and_its_hash(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--new-token"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    token, digest = lines[0].removeprefix("token: "), lines[1].removeprefix("hash:  ")
+    assert len(token) >= 40 and hash_token(token) == digest
+
+
+def test_serve_runs_uvicorn_with_the_factory_and_passes_the_settings_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    for name in ("AIGC_PROV_HOME", "AIGC_PROV_CATALOG"):  # restored after the test
+        monkeypatch.setenv(name, "set by serve")
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append((a, kw)))
+    catalog = f"sqlite:///{tmp_path / 'served.sqlite'}"
+    code = main(
+        [
+            "--home",
+            str(tmp_path / "home"),
+            "--catalog",
+            catalog,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "8123",
+            "--workers",
+            "2",
+        ]
+    )
+    assert code == 0
+    assert calls == [
+        (
+            ("api.service.app:app_from_env",),
+            {
+                "factory": True,
+                "host": "127.0.0.1",
+                "port": 8123,
+                "workers": 2,
+                "log_level": "info",
+            },
+        )
+    ]
+    assert os.environ["AIGC_PROV_HOME"] == str(tmp_path / "home")
+    assert os.environ["AIGC_PROV_CATALOG"] == catalog
+    assert (tmp_path / "served.sqlite").exists()  # migrated once, before the workers
+    err = capsys.readouterr().err
+    assert "no AIGC_PROV_TOKEN_HASHES set" in err
+    assert "serving http://127.0.0.1:8123 with 2 worker(s)" in err
+
+
+def test_serve_refuses_invalid_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AIGC_PROV_TOKEN_HASHES", "plain-token")
+    assert main(["--home", str(tmp_path), "serve"]) == 2
+    err = capsys.readouterr().err
+    assert "AIGC_PROV_TOKEN_HASHES" in err and "64 hex digits" in err
+    monkeypatch.delenv("AIGC_PROV_TOKEN_HASHES")
+    with pytest.raises(SystemExit):
+        main(["serve", "--workers", "0"])
+    assert "must be from 1 to 64" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_real_server_on_loopback_answers(site: Site, tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "AIGC_PROV_HOME": str(site.home),
+        "AIGC_PROV_CATALOG": site.url,
+        "HF_HUB_OFFLINE": "1",
+    }
+    log = tmp_path / "server.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "api", "serve", "--port", str(port), "--log-level", "warning"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
+                    assert json.load(response)["status"] == "ready"
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the server did not start: {log.read_text()}")
+                time.sleep(0.2)
+        boundary = "aigcprovtest"
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="cat.png"\r\n'
+                "Content-Type: image/png\r\n\r\n"
+            ).encode()
+            + site.files[0].read_bytes()
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        request = urllib.request.Request(
+            f"{base}/v1/verify",
+            data=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.load(response)["status"] == "verified"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
