@@ -5,10 +5,16 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# exiftool is a real third-party reader our files are checked against.
-if ! command -v exiftool >/dev/null 2>&1; then
+# exiftool is a real third-party reader our files are checked against; Debian's chromium and
+# chromedriver run the web page's browser test (selenium never downloads a browser or driver).
+missing=()
+command -v exiftool >/dev/null 2>&1 || missing+=(libimage-exiftool-perl)
+if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
+  missing+=(chromium chromium-driver)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
   as_root apt-get update -qq
-  as_root apt-get install -y -qq libimage-exiftool-perl >/dev/null
+  as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # PostgreSQL serves the catalog tests (they create and drop their own databases).
 if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
