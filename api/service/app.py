@@ -105,8 +105,12 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             raise ApiError(404, "not_found", "the web page is not installed; see /docs")
         return FileResponse(page, media_type="text/html; charset=utf-8")
 
-    # outermost last: timeout around everything, then CORS, then the body limit
+    # added innermost first: the body limit, then the time limit, then CORS around all of
+    # them (so that 413 and timeout answers carry the CORS headers a browser needs to read them)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + _MULTIPART_SLACK)
+    app.add_middleware(
+        RequestTimeout, timeout_s=settings.request_timeout_s, exempt=("/v1/generate",)
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -115,9 +119,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
             expose_headers=["X-Next-Cursor", "Retry-After", "ETag"],
         )
-    app.add_middleware(
-        RequestTimeout, timeout_s=settings.request_timeout_s, exempt=("/v1/generate",)
-    )
     return app
 
 

@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -59,9 +60,15 @@ class CatalogHolder:
         self._catalog: Catalog | None = None
         self._lock = threading.Lock()
 
+    @property
+    def opened(self) -> Catalog | None:
+        """The catalog if it is open already (never blocks)."""
+        return self._catalog
+
     def get(self) -> Catalog:
-        """The open catalog; raises :class:`~provenance.errors.CatalogError` (503) if there is
-        none yet, it is at another revision, or the database does not answer."""
+        """The open catalog (opening it blocks: call it from a worker thread). Raises
+        :class:`~provenance.errors.CatalogError` (503) if there is none yet, it is at another
+        revision, or the database does not answer."""
         catalog = self._catalog
         if catalog is not None:
             return catalog
@@ -97,6 +104,7 @@ class KeyRingHolder:
         return info.st_mtime_ns, info.st_size
 
     def get(self) -> KeyRing:
+        """The key ring as it is on disk now (one ``stat``; re-read only after a change)."""
         stamp = self._current_stamp()
         with self._lock:
             if self._ring is None or stamp != self._stamp:
@@ -113,15 +121,18 @@ async def get_settings(request: Request) -> ServiceSettings:
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
     holder: CatalogHolder = request.app.state.catalog
-    return holder.get()
+    opened = holder.opened
+    if opened is not None:  # the common case: no thread hop
+        return opened
+    return await anyio.to_thread.run_sync(holder.get)
 
 
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 
 
-def get_keyring(request: Request) -> KeyRing:
+async def get_keyring(request: Request) -> KeyRing:
     holder: KeyRingHolder = request.app.state.keyring
     return holder.get()
 
@@ -129,7 +140,7 @@ def get_keyring(request: Request) -> KeyRing:
 KeyRingDep = Annotated[KeyRing, Depends(get_keyring)]
 
 
-def get_policy(ring: KeyRingDep) -> TrustPolicy:
+async def get_policy(ring: KeyRingDep) -> TrustPolicy:
     """The trust policy every verification uses: the service's key ring (never "any key")."""
     return KeyRingPolicy(ring)
 

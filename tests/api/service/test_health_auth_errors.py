@@ -128,6 +128,20 @@ def test_cors_is_off_by_default_and_allows_only_the_configured_origins(
     assert allowed.headers["access-control-allow-origin"] == "https://auditor.example"
     other = cors.get("/v1/keys", headers={"Origin": "https://elsewhere.example"})
     assert "access-control-allow-origin" not in other.headers
+    small = make_client(cors_origins=["https://auditor.example"], max_upload_bytes=10)
+    refused = small.post(
+        "/v1/verify",
+        content=b"x" * (100 * 1024),
+        headers={**origin, "Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert refused.status_code == 413  # and the page can read why:
+    assert refused.headers["access-control-allow-origin"] == "https://auditor.example"
+    preflight = cors.options(
+        "/v1/verify",
+        headers={**origin, "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 200
+    assert "POST" in preflight.headers["access-control-allow-methods"]
 
 
 def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
