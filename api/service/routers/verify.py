@@ -1,9 +1,10 @@
 """``POST /v1/verify``: verify an uploaded image; the report is ``aigc-prov verify --json``'s.
 
-The upload is read up to the size limit (the body limit middleware has already refused larger
-bodies), its pixel count is read from the header and refused over the limit (413
-``too_many_pixels``) before any decoder runs, and the verification itself runs in a worker
-thread against the service's key ring and catalog, with no network access. Every verification
+The upload is streamed and kept in memory up to the size limit (:mod:`api.service.upload`; the
+body limit middleware has already refused larger declared bodies), its pixel count is read
+from the header and refused over the limit (413 ``too_many_pixels``) before any decoder runs,
+and the verification itself runs in a worker thread against the service's key ring and
+catalog, with no network access. Every verification
 is written to the catalog's audit log with origin ``api``.
 """
 
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Annotated, Any
+from typing import Any
 
 import anyio.to_thread
 from blake3 import blake3
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.service.deps import CatalogDep, PolicyDep, SettingsDep
@@ -23,6 +24,7 @@ from api.service.errors import ApiError, responses
 from api.service.images import image_size
 from api.service.models import ReportModel
 from api.service.settings import ServiceSettings
+from api.service.upload import read_file_field
 from provenance.catalog.store import Catalog
 from provenance.signing.policy import TrustPolicy
 from provenance.verify import verify
@@ -35,7 +37,6 @@ router = APIRouter(tags=["verify"])
 
 #: Longest file name kept in a report and the audit log.
 MAX_NAME = 255
-_READ_CHUNK = 1 << 20
 
 
 def _upload_name(filename: str | None) -> str:
@@ -75,22 +76,26 @@ def verify_bytes(
     return report.to_dict()
 
 
-async def _read_capped(upload: UploadFile, limit: int) -> bytes:
-    parts: list[bytes] = []
-    total = 0
-    while True:
-        chunk = await upload.read(_READ_CHUNK)
-        if not chunk:
-            break
-        total += len(chunk)
-        if total > limit:
-            raise ApiError(
-                413,
-                "too_large",
-                f"the file is larger than the limit of {limit} bytes (AIGC_PROV_MAX_UPLOAD_BYTES)",
-            )
-        parts.append(chunk)
-    return b"".join(parts)
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the image to verify (PNG, JPEG, WebP, ...)",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 @router.post(
@@ -98,20 +103,22 @@ async def _read_capped(upload: UploadFile, limit: int) -> bytes:
     response_model=ReportModel,
     summary="Verify an image: signature, signer, content binding, readable metadata",
     responses=responses(413),
+    openapi_extra=_UPLOAD_BODY,
 )
 async def verify_upload(
-    file: Annotated[UploadFile, File(description="the image to verify (PNG, JPEG, WebP, ...)")],
+    request: Request,
     settings: SettingsDep,
     policy: PolicyDep,
     catalog: CatalogDep,
 ) -> JSONResponse:
-    """The same report as ``aigc-prov verify --json``. A file that is not an image is a report
-    too (``malformed``); an empty upload is 422 ``empty_upload``."""
-    data = await _read_capped(file, settings.max_upload_bytes)
-    if not data:
+    """The same report as ``aigc-prov verify --json`` for the multipart field ``file``. A file
+    that is not an image is a report too (``malformed``); an empty upload is 422
+    ``empty_upload``."""
+    upload = await read_file_field(request, "file", settings.max_upload_bytes)
+    if not upload.data:
         raise ApiError(422, "empty_upload", "the uploaded file is empty; choose an image")
     work = functools.partial(
-        verify_bytes, data, _upload_name(file.filename), settings, policy, catalog
+        verify_bytes, upload.data, _upload_name(upload.filename), settings, policy, catalog
     )
     # abandon_on_cancel: a request that times out answers at once; the thread finishes alone
     report = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)

@@ -264,3 +264,60 @@ def test_unknown_or_truncated_headers_have_no_size() -> None:
     assert image_size(b"\xff\xd8\xff\xe0\x00") is None
     assert image_size(b"\xff\xd8\xff\xda\x00\x08") is None
     assert media_type(b"hello") == "application/octet-stream"
+
+
+def _multipart(*parts: tuple[str, bytes], filename: str = "a.png", end: bool = True) -> bytes:
+    body = b""
+    for name, data in parts:
+        body += (
+            (
+                f'--b\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + data
+            + b"\r\n"
+        )
+    return body + (b"--b--\r\n" if end else b"")
+
+
+def _post(client: TestClient, body: bytes) -> Any:
+    headers = {"Content-Type": "multipart/form-data; boundary=b"}
+    return client.post("/v1/verify", content=body, headers=headers)
+
+
+def test_the_first_file_field_is_verified_and_other_parts_are_skipped(
+    site: Site, client: TestClient
+) -> None:
+    signed = site.files[0].read_bytes()
+    body = _multipart(("note", b"hello"), ("file", signed), ("file", b"second file, ignored"))
+    response = _post(client, body)
+    assert response.status_code == 200
+    assert response.json()["status"] == "verified"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (_multipart(("file", b"\x89PNG"), end=False), "The multipart body ends before its closing"),
+        (_multipart(*[("note", b"x")] * 17), "The form has more than 16 parts."),
+        (_multipart(("note", b"x")), "Field file: Field required."),
+        (
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="'
+            + b"x" * 20_000
+            + b'"\r\n\r\ndata\r\n--b--\r\n',
+            "The multipart body is malformed.",  # one header over python-multipart's own limit
+        ),
+        (
+            b'--b\r\nContent-Disposition: form-data; name="file"\r\n'
+            + b"".join(b"X-Pad-%d: " % i + b"y" * 3000 + b"\r\n" for i in range(6))
+            + b"\r\ndata\r\n--b--\r\n",
+            "A part of the form has oversized headers.",
+        ),
+        (b"garbage without any boundary", "The multipart body"),
+    ],
+)
+def test_malformed_multipart_bodies_are_422(client: TestClient, body: bytes, message: str) -> None:
+    response = _post(client, body)
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_request"
+    assert response.json()["message"].startswith(message)
