@@ -37,7 +37,7 @@ class Upload:
 
 @dataclass
 class _State:
-    field: bytes
+    wanted: bytes
     limit: int
     parts: int = 0
     header_bytes: int = 0
@@ -93,7 +93,7 @@ def _callbacks(state: _State) -> dict[str, object]:
 
     def on_headers_finished() -> None:
         _, options = parse_options_header(state.disposition)
-        if options.get(b"name") == state.field and not state.found:
+        if options.get(b"name") == state.wanted and not state.found:
             state.found = state.keeping = True
             name = options.get(b"filename")
             state.filename = None if name is None else name.decode("utf-8", "replace")
@@ -134,7 +134,7 @@ async def read_file_field(request: Request, field: str, limit: int) -> Upload:
     boundary = params.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
         raise _invalid(f"send the image as multipart/form-data with a field named {field}")
-    state = _State(field=field.encode("utf-8"), limit=limit)
+    state = _State(wanted=field.encode("utf-8"), limit=limit)
     parser = MultipartParser(boundary, _callbacks(state))  # type: ignore[arg-type]
     try:
         async for chunk in request.stream():
