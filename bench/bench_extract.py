@@ -24,7 +24,8 @@ each reader once untimed (warm-up), and then measures, in files per second over 
    extraction is checked: the prompt (and seed) of every file must be the one written; for
    exiftool, its ``Parameters`` must be the infotext written.
 2. ``import`` into a fresh SQLite catalog: the library ``import_files`` with ``--workers``
-   processes (and, for reference, one), and the CLI ``aigc-prov --home TMP import DIR
+   processes (and, for reference, one, and ``bind_pixels=True``, i.e. ``import --pixels``,
+   which decodes every image), and the CLI ``aigc-prov --home TMP import DIR
    --workers W --json`` end to end (process start, imports, catalog creation and migrations
    included; the key made beforehand with ``keys init``, untimed). Each import must catalogue
    every file, with the prompt written in it. ``--profile`` also runs one import with one worker
@@ -512,7 +513,9 @@ def check_catalog(db: Path, truth: dict[str, dict[str, Any]]) -> int:
     return wrong + max(0, len(prompts) - len(truth))
 
 
-def import_library(folder: Path, work: Path, workers: int) -> dict[str, Any]:
+def import_library(
+    folder: Path, work: Path, workers: int, bind_pixels: bool = False
+) -> dict[str, Any]:
     from provenance.catalog.store import Catalog
     from provenance.importer import find_images, import_files
     from provenance.signing.keys import SigningKey
@@ -525,7 +528,15 @@ def import_library(folder: Path, work: Path, workers: int) -> dict[str, Any]:
     try:
         start = time.perf_counter()
         paths = find_images(folder, False)
-        report = import_files(catalog, paths, key=key, policy=policy, root=folder, workers=workers)
+        report = import_files(
+            catalog,
+            paths,
+            key=key,
+            policy=policy,
+            root=folder,
+            workers=workers,
+            bind_pixels=bind_pixels,
+        )
         seconds = time.perf_counter() - start
     finally:
         catalog.close()
@@ -582,6 +593,12 @@ def time_import(
             lambda w: import_library(folder, w, 1),
         ),
         (
+            "lib_pixels",
+            f"library `import_files(..., workers={workers}, bind_pixels=True)` "
+            "(`import --pixels`: decodes every file; reference)",
+            lambda w: import_library(folder, w, workers, bind_pixels=True),
+        ),
+        (
             "cli",
             f"CLI `aigc-prov --home TMP import DIR --workers {workers} --json`, end to end",
             lambda w: import_cli(folder, w, workers),
@@ -614,27 +631,25 @@ def time_import(
 PROFILE_STAGES = [
     ("whole `import_files(..., workers=1)`", "provenance/importer.py", "import_files"),
     (
-        "skip check + worker: read file + BLAKE3 (2 per file)",
-        "provenance/importer.py",
-        "_file_digest",
+        "skip check: `catalog.imported_sources` (SQL)",
+        "provenance/catalog/store.py",
+        "imported_sources",
     ),
-    ("skip check: `catalog.imported_from` (SQL)", "provenance/catalog/store.py", "imported_from"),
     ("`examine` (worker part)", "provenance/importer.py", "examine"),
+    ("↳ read file + BLAKE3", "provenance/importer.py", "_file_digest"),
     ("↳ `read_metadata`", "provenance/extract/containers.py", "read_metadata"),
     ("↳ `interpret`", "provenance/extract/interpret/__init__.py", "interpret"),
-    ("↳ Pillow `Image.open`", "PIL/Image.py", "open"),
-    ("↳ Pillow decode (`ImageFile.load`)", "PIL/ImageFile.py", "load"),
-    ("↳ `pixel_digest`", "provenance/binding.py", "pixel_digest"),
-    ("↳ `perceptual_hash`", "provenance/binding.py", "perceptual_hash"),
+    ("↳ Pillow `Image.open` (header only)", "PIL/Image.py", "open"),
+    ("↳ Pillow decode (`ImageFile.load`; `--pixels` only)", "PIL/ImageFile.py", "load"),
+    ("↳ `build_record` (draft, schema check)", "provenance/record.py", "build_record"),
+    ("↳ RFC 8785 `rfc8785.dumps`", "rfc8785/_impl.py", "dumps"),
     ("`_import_one` (main process part)", "provenance/importer.py", "_import_one"),
-    ("↳ `import_draft`", "provenance/importer.py", "import_draft"),
-    ("↳ `_sign_original` (record, RFC 8785, Ed25519)", "provenance/importer.py", "_sign_original"),
-    ("↳ ↳ of which RFC 8785 `rfc8785.dumps`", "rfc8785/_impl.py", "dumps"),
     (
-        "↳ `catalog.add_record` (SQLAlchemy insert + commit)",
-        "provenance/catalog/store.py",
-        "add_record",
+        "↳ `_sign_original` (Ed25519 over the worker's bytes)",
+        "provenance/importer.py",
+        "_sign_original",
     ),
+    ("`_Batch.flush` (SQLAlchemy insert + commit, 64 rows)", "provenance/importer.py", "flush"),
 ]
 
 

@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import rfc8785
 from blake3 import blake3
 from PIL import Image
 
 from provenance import schema
 from provenance._files import atomic_write_bytes
 from provenance.binding import canonical_image, perceptual_hash, pixel_digest
+from provenance.canonical import canonical_json
 from provenance.errors import RecordInputError
 from provenance.extract.exif import EXIF_HEADER
 from provenance.extract.jpeg import XMP_SIGNATURE
@@ -201,7 +201,7 @@ def encode_export(
         content,
         producer=producer or f"aigc-prov:{key.key_id}",
     )
-    record_bytes = rfc8785.dumps(record)
+    record_bytes = canonical_json(record)
     envelope = sign_payload(record_bytes, schema.payload_type(), key)
     signed = json.loads(record_bytes)
     # (3) EXIF and XMP, from the bytes that were signed; the sidecar when they do not fit

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import rfc8785
 from blake3 import blake3
 from PIL import Image
 
 from provenance import schema
 from provenance._files import atomic_write_bytes
 from provenance.binding import canonical_image, perceptual_hash, pixel_digest
+from provenance.canonical import canonical_json
 from provenance.embed import insert_text_chunks
 from provenance.errors import RecordInputError
 from provenance.extract.png import Limits, scan_png
@@ -184,7 +184,7 @@ def sign_image(
         record_id=record_id,
         created_at=created_at,
     )
-    record_bytes = rfc8785.dumps(record)
+    record_bytes = canonical_json(record)
     envelope = sign_payload(record_bytes, schema.payload_type(), key)
     # (4) the readable text is derived from the bytes that were signed, as verify will do
     signed_record = json.loads(record_bytes)

@@ -24,18 +24,19 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import rfc8785
 from blake3 import blake3
 from PIL import Image, UnidentifiedImageError
 
 from provenance import schema
 from provenance._files import atomic_write_bytes
 from provenance.binding import canonical_image, canonical_mode, perceptual_hash, pixel_digest
+from provenance.canonical import canonical_json
 from provenance.catalog.store import IMPORT_EXTENSION, Catalog, record_values
+from provenance.errors import ProvenanceError
 from provenance.extract.containers import detect_format, read_metadata
 from provenance.extract.interpret import interpret
 from provenance.extract.png import Limits
@@ -83,6 +84,9 @@ class Examined:
     phash: str | None = None
     view: dict[str, Any] = field(default_factory=dict)  # Extraction.to_dict() without raw
     keeps_signature: str | None = None  # "c2pa" or "novelai": never rewrite the file
+    #: The import record for a foreign file, canonical (RFC 8785) and ready to sign; made in the
+    #: worker when it was given the importing key's producer name.
+    record_bytes: bytes | None = None
 
 
 def find_images(folder: Path, recursive: bool) -> list[Path]:
@@ -104,10 +108,16 @@ def _file_digest(path: Path, limit: int) -> tuple[bytes, str]:
     return data, blake3(data).hexdigest()
 
 
-def examine(path: str, limits: Limits | None = None, bind_pixels: bool = False) -> Examined:
+def examine(
+    path: str,
+    limits: Limits | None = None,
+    bind_pixels: bool = False,
+    producer: str | None = None,
+) -> Examined:
     """Read and interpret one file; with ``bind_pixels`` also decode it for its pixel digest and
-    perceptual hash (otherwise only its header is parsed). Never raises: problems come back in
-    ``error``."""
+    perceptual hash (otherwise only its header is parsed). With ``producer`` (the importing
+    key's producer name), a foreign file's import record is also built and canonicalized here,
+    so that the caller only signs it. Never raises: problems come back in ``error``."""
     limits = limits or Limits()
     try:
         data, digest = _file_digest(Path(path), limits.max_file_bytes)
@@ -143,7 +153,7 @@ def examine(path: str, limits: Limits | None = None, bind_pixels: bool = False) 
         keeps = "c2pa"
     elif extraction.extra.get("novelai_signature") == "valid":
         keeps = "novelai"
-    return Examined(
+    found = Examined(
         path,
         digest,
         ours=ours,
@@ -156,6 +166,13 @@ def examine(path: str, limits: Limits | None = None, bind_pixels: bool = False) 
         view=view,
         keeps_signature=keeps,
     )
+    if producer is None or ours:
+        return found
+    try:
+        record = build_record(import_draft(found), _original_binding(found), producer=producer)
+    except ProvenanceError as exc:
+        return replace(found, error=f"its metadata cannot be recorded: {exc}")
+    return replace(found, record_bytes=canonical_json(record))
 
 
 def _clean_text(value: Any, what: str, warnings: list[str]) -> str:
@@ -253,22 +270,41 @@ class _SignedOriginal(SignedRecordMixin):
 
 
 def _sign_original(found: Examined, draft: dict[str, Any], key: SigningKey) -> _SignedOriginal:
-    record = build_record(draft, _original_binding(found), producer=f"aigc-prov:{key.key_id}")
-    record_bytes = rfc8785.dumps(record)
+    record_bytes = found.record_bytes  # built by the worker (foreign files)
+    if record_bytes is None:  # one of our files whose record does not verify here
+        record = build_record(draft, _original_binding(found), producer=_producer(key))
+        record_bytes = canonical_json(record)
     envelope = sign_payload(record_bytes, schema.payload_type(), key)
     return _SignedOriginal(json.loads(record_bytes), record_bytes, envelope)
 
 
+def _producer(key: SigningKey) -> str:
+    return f"aigc-prov:{key.key_id}"
+
+
 def _examined(
-    paths: Sequence[str], workers: int, limits: Limits | None, bind_pixels: bool
+    paths: Sequence[str], workers: int, limits: Limits, bind_pixels: bool, producer: str
 ) -> Iterator[Examined]:
     if workers <= 1 or len(paths) < 2:
         for path in paths:
-            yield examine(path, limits, bind_pixels)
+            yield examine(path, limits, bind_pixels, producer)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
         n = len(paths)
-        yield from pool.map(examine, paths, [limits] * n, [bind_pixels] * n, chunksize=8)
+        yield from pool.map(
+            examine, paths, [limits] * n, [bind_pixels] * n, [producer] * n, chunksize=16
+        )
+
+
+def _chunks(items: Iterator[Examined], size: int) -> Iterator[list[Examined]]:
+    chunk: list[Examined] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def import_files(
@@ -291,40 +327,39 @@ def import_files(
     bind_pixels = bind_pixels or sign_copies_to is not None
     report = ImportReport()
     limits = limits or Limits()
-    todo: list[str] = []
-    digests: dict[Path, str] = {}
-    for path in paths:
-        try:
-            digests[path] = _file_digest(path, limits.max_file_bytes)[1]
-        except (OSError, ValueError) as exc:
-            report.failed.append({"file": str(path), "reason": f"cannot read: {exc}"})
-            _tell(on_file, str(path), "failed")
-    catalogued = catalog.imported_sources(list(digests.values()))
-    scheduled: dict[str, Path] = {}
-    for path, digest in digests.items():
-        if digest in scheduled:  # the same bytes twice in one run: the first one stands
-            report.skipped.append(
-                {"file": str(path), "reason": f"same file as {scheduled[digest]}"}
-            )
-            _tell(on_file, str(path), "skipped")
-            continue
-        scheduled[digest] = path
-        known = catalogued.get(digest)
-        if known is not None and known.state == "complete":
-            report.skipped.append(
-                {"file": str(path), "reason": f"already imported as {known.record_id}"}
-            )
-            _tell(on_file, str(path), "skipped")
-            continue
-        if known is not None:  # a pending row an interrupted run left: redo the file
-            catalog.forget_record(known.record_id)
-        todo.append(str(path))
     batch = _Batch(catalog)
-    for found in _examined(todo, workers, limits, bind_pixels):
-        outcome = _import_one(catalog, found, key, policy, root, sign_copies_to, report, batch)
-        _tell(on_file, found.path, outcome)
+    scheduled: dict[str, str] = {}  # digest -> the first file with those bytes in this run
+    found_all = _examined([str(p) for p in paths], workers, limits, bind_pixels, _producer(key))
+    for chunk in _chunks(found_all, _Batch.size):
+        catalogued = catalog.imported_sources([f.digest for f in chunk if f.digest])
+        for found in chunk:
+            outcome = _skip_reason(found, scheduled, catalogued, catalog)
+            if outcome is not None:
+                report.skipped.append({"file": found.path, "reason": outcome})
+                _tell(on_file, found.path, "skipped")
+                continue
+            outcome = _import_one(catalog, found, key, policy, root, sign_copies_to, report, batch)
+            _tell(on_file, found.path, outcome)
     batch.flush()
     return report
+
+
+def _skip_reason(
+    found: Examined, scheduled: dict[str, str], catalogued: dict[str, Any], catalog: Catalog
+) -> str | None:
+    """Why ``found`` needs no import (same bytes seen or catalogued), or None. A pending row an
+    interrupted run left for the same bytes is removed: the file is imported again."""
+    if not found.digest:
+        return None  # unreadable: reported as failed
+    if found.digest in scheduled:
+        return f"same file as {scheduled[found.digest]}"
+    scheduled[found.digest] = found.path
+    known = catalogued.get(found.digest)
+    if known is not None and known.state == "complete":
+        return f"already imported as {known.record_id}"
+    if known is not None:
+        catalog.forget_record(known.record_id)
+    return None
 
 
 class _Batch:
