@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import hashlib
 from functools import cache
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import NDArray
 from PIL import Image
+
+if TYPE_CHECKING:  # numpy is imported when a perceptual hash is first computed
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = [
     "canonical_image",
@@ -64,6 +67,8 @@ def pixel_digest(image: Image.Image) -> str:
 
 @cache
 def _dct_matrix(size: int) -> NDArray[np.float64]:
+    import numpy as np
+
     k = np.arange(size)
     matrix = np.cos(np.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * size))
     matrix[0] *= 1 / np.sqrt(2)
@@ -73,6 +78,8 @@ def _dct_matrix(size: int) -> NDArray[np.float64]:
 
 def perceptual_hash(image: Image.Image) -> str:
     """64-bit pHash as 16 hex digits: DCT of a 32x32 grey image, low 8x8 against the median."""
+    import numpy as np
+
     grey = image.convert("L").resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=3.0)
     pixels = np.asarray(grey, dtype=np.float64)
     dct = _dct_matrix(32)

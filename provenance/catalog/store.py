@@ -19,12 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Engine,
@@ -56,11 +52,16 @@ from provenance.catalog.textsearch import query_tokens, search_text
 from provenance.errors import CatalogError
 from provenance.signing.keyring import KeyEntry
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 __all__ = [
+    "HEAD_REVISION",
     "SOFT_MATCH_MAX_DISTANCE",
     "Catalog",
     "SearchPage",
     "SearchQuery",
+    "current_revision",
     "head_revision",
     "redact_url",
     "upgrade_catalog",
@@ -77,7 +78,14 @@ keys = cast(Table, KeyRow.__table__)
 verifications = cast(Table, VerificationRow.__table__)
 
 
+#: The newest revision in ``migrations/versions``: a catalog must be at it to be opened. A
+#: constant, so that opening a catalog imports no Alembic (a test checks it against the scripts).
+HEAD_REVISION = "0005"
+
+
 def _alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("migrations")))
     if connection is not None:
@@ -86,9 +94,16 @@ def _alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The revision this software needs (:data:`HEAD_REVISION`)."""
+    return HEAD_REVISION
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The revision the database behind ``conn`` is at (None: never migrated)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    value = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if value is None else str(value)
 
 
 def _engine(url: str) -> Engine:
@@ -125,8 +140,10 @@ def upgrade_catalog(url: str) -> tuple[str | None, str]:
     """Migrate the catalog at ``url`` to the newest revision; returns (before, after)."""
     engine = _engine(url)
     try:
+        from alembic import command
+
         with engine.connect() as conn:
-            before = MigrationContext.configure(conn).get_current_revision()
+            before = current_revision(conn)
         with engine.begin() as conn:
             command.upgrade(_alembic_config(conn), "head")
         return before, head_revision()
@@ -310,7 +327,7 @@ class Catalog:
         engine = _engine(url)
         try:
             with engine.connect() as conn:
-                current = MigrationContext.configure(conn).get_current_revision()
+                current = current_revision(conn)
                 has_tables = inspect(conn).has_table("records")
         except SQLAlchemyError as exc:
             engine.dispose()

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import io
 import zlib
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import NDArray
 from PIL import Image
 
 from provenance.extract._collect import Collector, inflate
+
+if TYPE_CHECKING:  # numpy is imported only when an image is looked at for a payload
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = ["MAGICS", "read_stealth"]
 
@@ -53,6 +56,8 @@ def read_stealth(data: bytes | memoryview, location: str, out: Collector) -> Non
                 out.problem(f"the image is over {limit} pixels; no stealth payload was looked for")
                 return
             image.load()
+            import numpy as np
+
             pixels = np.asarray(image)
     except Exception as exc:  # Pillow raises many kinds on damaged image data
         out.problem(
@@ -84,6 +89,8 @@ class _Bits:
 
     def read(self, start_bit: int, count: int) -> bytes:
         end = start_bit + count * 8
+        import numpy as np
+
         columns = -(-end // self.per_column)
         stream = self.plane[:, :columns, :].transpose(1, 0, 2).reshape(-1)[start_bit:end] & 1
         return np.packbits(stream).tobytes()

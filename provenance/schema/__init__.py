@@ -20,13 +20,14 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
 from provenance.errors import SchemaError, UnknownSchemaVersion
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 __all__ = [
     "CURRENT_VERSION",
@@ -79,6 +80,10 @@ def load_schema(version: str = CURRENT_VERSION) -> dict[str, Any]:
 
 @cache
 def _validator(version: str) -> Draft202012Validator:
+    # The reference implementation only words the problems of invalid records: imported then.
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
     schema = load_schema(version)
     registry: Registry = Registry().with_resource(schema["$id"], Resource.from_contents(schema))
     Draft202012Validator.check_schema(schema)

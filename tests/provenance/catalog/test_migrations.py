@@ -22,6 +22,11 @@ def _revisions() -> list[str]:
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
+def test_head_revision_is_the_newest_migration_script() -> None:
+    script = ScriptDirectory.from_config(_alembic_config())
+    assert script.get_current_head() == head_revision()
+
+
 def test_upgrade_from_empty_then_no_drift(catalog_url: str) -> None:
     before, after = upgrade_catalog(catalog_url)
     assert before is None and after == head_revision()
