@@ -172,7 +172,7 @@ const STRINGS = {
     "describe.unsigned": "our provenance metadata is present but not signed",
     "describe.foreign_metadata": "only another tool's metadata is present",
     "describe.no_provenance": "no provenance metadata found",
-    "describe.catalog_match": "no embedded provenance, but the exact pixels are a catalogued record",
+    "describe.catalog_match": "no embedded provenance, but the exact file or pixels are a catalogued record",
     "describe.soft_match": "no embedded provenance; similar-looking catalogued records (not proof)",
 
     "keystatus.active": "active",
@@ -355,7 +355,7 @@ const STRINGS = {
     "describe.unsigned": "存在本工具的来源信息，但没有签名",
     "describe.foreign_metadata": "只有其他工具写入的元数据",
     "describe.no_provenance": "未找到来源信息",
-    "describe.catalog_match": "文件中没有来源信息，但其像素与目录中的某条记录完全相同",
+    "describe.catalog_match": "文件中没有来源信息，但其文件或像素与目录中的某条记录完全相同",
     "describe.soft_match": "文件中没有来源信息；目录中有外观相似的记录（不能作为证明）",
 
     "keystatus.active": "使用中",
