@@ -16,6 +16,7 @@ import os
 import secrets
 import sys
 
+from api.service.tokens import hash_token
 from api.settings import ENV_CATALOG, ENV_HOME
 from provenance.catalog.store import Catalog, redact_url
 from provenance.signing.keyring import KeyRing
@@ -36,8 +37,6 @@ def _read_token() -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from api.service.deps import hash_token
-
     if args.hash_token:
         token = _read_token()
         if not token:

@@ -14,8 +14,6 @@ token is 401 ``token_missing``, a wrong one 401 ``token_invalid``; both carry
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.service.errors import ApiError
 from api.service.settings import ServiceSettings
+from api.service.tokens import hash_token, token_matches
 from provenance.catalog.store import Catalog
 from provenance.signing.keyring import KeyRing
 from provenance.signing.policy import KeyRingPolicy, TrustPolicy
@@ -45,11 +44,6 @@ __all__ = [
     "hash_token",
     "require_token",
 ]
-
-
-def hash_token(token: str) -> str:
-    """The SHA-256 (hex) of a bearer token: what ``AIGC_PROV_TOKEN_HASHES`` holds."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class CatalogHolder:
@@ -165,11 +159,7 @@ async def require_token(
             "this needs a bearer token: send the header Authorization: Bearer <token>",
             headers={"WWW-Authenticate": 'Bearer realm="aigc-prov"'},
         )
-    digest = hash_token(credentials.credentials)
-    matched = False
-    for stored in settings.token_hashes:
-        matched |= hmac.compare_digest(digest, stored)
-    if not matched:
+    if not token_matches(credentials.credentials, settings.token_hashes):
         raise ApiError(
             401,
             "token_invalid",

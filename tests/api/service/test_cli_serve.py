@@ -133,14 +133,12 @@ def test_a_real_server_on_loopback_answers(site: Site, tmp_path: Path) -> None:
                     pytest.fail(f"the server did not start: {log.read_text()}")
                 time.sleep(0.2)
         boundary = "aigcprovtest"
-        body = (
-            (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="cat.png"\r\n'
-                "Content-Type: image/png\r\n\r\n"
-            ).encode()
-            + site.files[0].read_bytes()
-            + f"\r\n--{boundary}--\r\n".encode()
+        head = (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="cat.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
         )
+        body = head.encode() + site.files[0].read_bytes() + f"\r\n--{boundary}--\r\n".encode()
         request = urllib.request.Request(
             f"{base}/v1/verify",
             data=body,
@@ -151,3 +149,29 @@ def test_a_real_server_on_loopback_answers(site: Site, tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_hashing_a_token_needs_no_server_extra() -> None:
+    code = (
+        "import sys\n"
+        "for name in ('fastapi', 'uvicorn', 'pydantic_settings'):\n"
+        "    sys.modules[name] = None  # not installed\n"
+        "from api.cli import main\n"
+        "sys.exit(main(['serve', '--hash-token']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        input="tok\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == hash_token("tok")
+    code = code.replace("'--hash-token'", "'--port', '1'")
+    refused = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert refused.returncode == 2
+    assert "pip install 'aigc-provenance[server]'" in refused.stderr
