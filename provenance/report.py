@@ -54,7 +54,9 @@ _DESCRIPTIONS = {
     Status.UNSIGNED: "our provenance metadata is present but not signed",
     Status.FOREIGN_METADATA: "only another tool's metadata is present",
     Status.NO_PROVENANCE: "no provenance metadata found",
-    Status.CATALOG_MATCH: "no embedded provenance, but the exact file or pixels are a catalogued record",
+    Status.CATALOG_MATCH: (
+        "no embedded provenance, but the exact file or pixels are a catalogued record"
+    ),
     Status.SOFT_MATCH: "no embedded provenance; similar-looking catalogued records (not proof)",
 }
 

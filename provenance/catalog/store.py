@@ -84,9 +84,12 @@ HEAD_REVISION = "0005"
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:
+    import sys
+
     from alembic.config import Config
 
-    config = Config()
+    # stdout named now: Alembic's default is bound once, when alembic.config is first imported
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(resources.files("migrations")))
     if connection is not None:
         config.attributes["connection"] = connection

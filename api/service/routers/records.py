@@ -10,15 +10,13 @@ holds no digest to compare with). The bytes served are those that were hashed (o
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path as FilePath
-from typing import IO, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from blake3 import blake3
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from PIL import Image
 from sqlalchemy import Row
 
@@ -53,7 +51,6 @@ write_router = APIRouter(tags=["records"])
 
 #: Text without NUL characters (no database stores them).
 NO_NUL = r"^[^\x00]*$"
-_CHUNK = 1 << 20
 #: How long browsers may keep an image or thumbnail before asking again (the ETag decides).
 CACHE_SECONDS = 3600
 
@@ -236,39 +233,34 @@ def get_record(
     )
 
 
-def _open_checked(row: Row[Any]) -> tuple[IO[bytes], int]:
-    """The catalogued file, open, after checking its digest; (handle at offset 0, size)."""
+def _read_checked(row: Row[Any], max_bytes: int) -> bytes:
+    """The catalogued file's bytes, read once (at most ``max_bytes``) and checked against the
+    catalog's digest: what is served is exactly what was checked, and no file stays open."""
     if not row.file_path:
         raise ApiError(404, "file_missing", f"record {row.record_id} has no file in the catalog")
+    if not row.file_digest:
+        raise ApiError(
+            409,
+            "file_unverified",
+            f"the catalog holds no digest for the file of record {row.record_id}, so it "
+            "cannot show that the file is unchanged; run `aigc-prov fsck`",
+        )
     try:
-        handle = open(row.file_path, "rb")  # noqa: SIM115 - handed to the response, closed there
+        with open(row.file_path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
     except OSError:
         raise ApiError(
             404, "file_missing", f"the file of record {row.record_id} is no longer there"
         ) from None
-    try:
-        size = os.fstat(handle.fileno()).st_size
-        if not row.file_digest:
-            raise ApiError(
-                409,
-                "file_unverified",
-                f"the catalog holds no digest for the file of record {row.record_id}, so it "
-                "cannot show that the file is unchanged; run `aigc-prov fsck`",
-            )
-        digest = blake3()
-        for piece in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(piece)
-        if digest.hexdigest() != row.file_digest:
-            raise ApiError(
-                409,
-                "file_changed",
-                f"the file of record {row.record_id} changed since it was catalogued",
-            )
-        handle.seek(0)
-    except BaseException:
-        handle.close()
-        raise
-    return handle, size
+    if len(data) > max_bytes:
+        raise ApiError(413, "too_large", f"the image file is larger than {max_bytes} bytes")
+    if blake3(data).hexdigest() != row.file_digest:
+        raise ApiError(
+            409,
+            "file_changed",
+            f"the file of record {row.record_id} changed since it was catalogued",
+        )
+    return data
 
 
 def _cache_headers(settings: ServiceSettings, etag: str) -> dict[str, str]:
@@ -285,13 +277,6 @@ def _not_modified(request: Request, etag: str, headers: dict[str, str]) -> Respo
     if wanted and etag in [tag.strip() for tag in wanted.split(",")]:
         return Response(status_code=304, headers=headers)
     return None
-
-
-def _stream(handle: IO[bytes]) -> Iterator[bytes]:
-    try:
-        yield from iter(lambda: handle.read(_CHUNK), b"")
-    finally:
-        handle.close()
 
 
 _IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -320,18 +305,14 @@ def get_image(
     row = catalog.get(record_id)
     if row is None:
         raise _record_not_found(record_id)
-    handle, size = _open_checked(row)
     headers = _cache_headers(settings, f'"{row.file_digest}"')
     cached = _not_modified(request, headers["ETag"], headers)
     if cached is not None:
-        handle.close()
         return cached
-    head = handle.read(16)
-    handle.seek(0)
+    data = _read_checked(row, settings.limits.max_file_bytes)
     name = FilePath(row.file_path).name.encode("ascii", "replace").decode().replace('"', "_")
-    headers["Content-Length"] = str(size)
     headers["Content-Disposition"] = f'inline; filename="{name}"'
-    return StreamingResponse(_stream(handle), media_type=media_type(head), headers=headers)
+    return Response(content=data, media_type=media_type(data[:16]), headers=headers)
 
 
 _THUMB_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -358,28 +339,19 @@ def get_thumbnail(
     row = catalog.get(record_id)
     if row is None:
         raise _record_not_found(record_id)
-    handle, size = _open_checked(row)
     headers = _cache_headers(settings, f'"{row.file_digest}-thumbnail"')
-    with handle:
-        cached = _not_modified(request, headers["ETag"], headers)
-        if cached is not None:
-            return cached
-        dims = image_size(handle.read(64 * 1024))
-        if dims is not None and dims[0] * dims[1] > settings.max_pixels:
-            raise ApiError(
-                413,
-                "too_many_pixels",
-                f"the image has {dims[0] * dims[1]} pixels, over the limit of "
-                f"{settings.max_pixels} (AIGC_PROV_MAX_PIXELS)",
-            )
-        if size > settings.limits.max_file_bytes:
-            raise ApiError(
-                413,
-                "too_large",
-                f"the image file is larger than {settings.limits.max_file_bytes} bytes",
-            )
-        handle.seek(0)
-        data = handle.read()
+    cached = _not_modified(request, headers["ETag"], headers)
+    if cached is not None:
+        return cached
+    data = _read_checked(row, settings.limits.max_file_bytes)
+    dims = image_size(data[: 64 * 1024])
+    if dims is not None and dims[0] * dims[1] > settings.max_pixels:
+        raise ApiError(
+            413,
+            "too_many_pixels",
+            f"the image has {dims[0] * dims[1]} pixels, over the limit of "
+            f"{settings.max_pixels} (AIGC_PROV_MAX_PIXELS)",
+        )
     try:
         body, kind = thumbnail(data, settings.max_pixels)
     except (PixelLimitError, Image.DecompressionBombError) as exc:
