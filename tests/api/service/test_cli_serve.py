@@ -3,16 +3,17 @@ a real uvicorn on a loopback port answering a verification."""
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -39,52 +40,6 @@ def test_new_token_prints_a_token_and_its_hash(capsys: pytest.CaptureFixture[str
     assert len(token) >= 40 and hash_token(token) == digest
 
 
-def test_serve_runs_uvicorn_with_the_factory_and_passes_the_settings_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import uvicorn
-
-    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-    for name in ("AIGC_PROV_HOME", "AIGC_PROV_CATALOG"):  # restored after the test
-        monkeypatch.setenv(name, "set by serve")
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append((a, kw)))
-    catalog = f"sqlite:///{tmp_path / 'served.sqlite'}"
-    code = main(
-        [
-            "--home",
-            str(tmp_path / "home"),
-            "--catalog",
-            catalog,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "8123",
-            "--workers",
-            "2",
-        ]
-    )
-    assert code == 0
-    assert calls == [
-        (
-            ("api.service.app:app_from_env",),
-            {
-                "factory": True,
-                "host": "127.0.0.1",
-                "port": 8123,
-                "workers": 2,
-                "log_level": "info",
-            },
-        )
-    ]
-    assert os.environ["AIGC_PROV_HOME"] == str(tmp_path / "home")
-    assert os.environ["AIGC_PROV_CATALOG"] == catalog
-    assert (tmp_path / "served.sqlite").exists()  # migrated once, before the workers
-    err = capsys.readouterr().err
-    assert "no AIGC_PROV_TOKEN_HASHES set" in err
-    assert "serving http://127.0.0.1:8123 with 2 worker(s)" in err
-
-
 def test_serve_refuses_invalid_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -104,22 +59,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_a_real_server_on_loopback_answers(site: Site, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_real_server_on_loopback_answers(site: Site, tmp_path: Path, workers: int) -> None:
+    """``serve`` passes --home and --catalog on to uvicorn's workers, and answers on kept-alive
+    connections without waiting for delayed ACKs (TCP_NODELAY, also with several workers)."""
     port = _free_port()
-    env = {
-        **os.environ,
-        "AIGC_PROV_HOME": str(site.home),
-        "AIGC_PROV_CATALOG": site.url,
-        "HF_HUB_OFFLINE": "1",
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIGC_PROV_")}
+    env["HF_HUB_OFFLINE"] = "1"
     log = tmp_path / "server.log"
+    command = [sys.executable, "-m", "api", "--home", str(site.home), "--catalog", site.url]
+    command += ["serve", "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
     with log.open("wb") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "api", "serve", "--port", str(port), "--log-level", "warning"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+        server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -146,6 +97,17 @@ def test_a_real_server_on_loopback_answers(site: Site, tmp_path: Path) -> None:
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             assert json.load(response)["status"] == "verified"
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        times = []
+        try:
+            for _ in range(15):
+                started = time.perf_counter()
+                connection.request("GET", "/healthz")
+                assert json.loads(connection.getresponse().read())["status"] == "ok"
+                times.append(time.perf_counter() - started)
+        finally:
+            connection.close()
+        assert statistics.median(times[1:]) < 0.02, times  # a delayed ACK costs ~40 ms
     finally:
         server.terminate()
         server.wait(timeout=30)
