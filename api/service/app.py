@@ -35,6 +35,7 @@ from api.service.errors import ERROR_RESPONSES, ApiError, install_error_handlers
 from api.service.limits import BodyLimit, RequestTimeout
 from api.service.routers import audit, generate, health, kb, keys, records, verify
 from api.service.settings import ServiceSettings
+from api.service.upload import FRAMING_BYTES
 from provenance import __version__
 
 __all__ = ["STATIC_DIR", "app_from_env", "create_app"]
@@ -107,7 +108,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     # added innermost first: the body limit, then the time limit, then CORS around all of
     # them (so that 413 and timeout answers carry the CORS headers a browser needs to read them)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + _MULTIPART_SLACK)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + FRAMING_BYTES)
     app.add_middleware(
         RequestTimeout, timeout_s=settings.request_timeout_s, exempt=("/v1/generate",)
     )
@@ -120,10 +121,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             expose_headers=["X-Next-Cursor", "Retry-After", "ETag"],
         )
     return app
-
-
-#: Room for the multipart envelope (boundaries, part headers) around an upload of the limit.
-_MULTIPART_SLACK = 64 * 1024
 
 
 def app_from_env() -> FastAPI:
