@@ -636,7 +636,7 @@ PROFILE_STAGES = [
         "imported_sources",
     ),
     ("`examine` (worker part)", "provenance/importer.py", "examine"),
-    ("↳ read file + BLAKE3", "provenance/importer.py", "_file_digest"),
+    ("↳ read file (into a reused buffer)", "provenance/importer.py", "read"),
     ("↳ `read_metadata`", "provenance/extract/containers.py", "read_metadata"),
     ("↳ `interpret`", "provenance/extract/interpret/__init__.py", "interpret"),
     ("↳ Pillow `Image.open` (header only)", "PIL/Image.py", "open"),

@@ -75,6 +75,7 @@ class Examined:
     path: str
     digest: str
     error: str | None = None
+    real_path: str = ""  # the absolute path, links resolved (what the catalog records)
     ours: bool = False
     format: str | None = None
     width: int = 0
@@ -100,12 +101,62 @@ def find_images(folder: Path, recursive: bool) -> list[Path]:
     )
 
 
-def _file_digest(path: Path, limit: int) -> tuple[bytes, str]:
-    with path.open("rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"larger than the limit of {limit} bytes")
-    return data, blake3(data).hexdigest()
+class _ReadBuffer:
+    """One reusable buffer per process for reading whole files: a fresh ``bytes`` per file
+    (allocated, page-faulted, freed) cost several times the read itself."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray(1 << 20)
+
+    def read(self, path: str, limit: int) -> memoryview:
+        """The file's bytes, valid until the next call; ValueError past ``limit``."""
+        with open(path, "rb", buffering=0) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise ValueError(f"larger than the limit of {limit} bytes")
+            if len(self.buffer) < size + 1:
+                self.buffer = bytearray(size + 1)  # a new one: views of the old stay valid
+            view = memoryview(self.buffer)
+            filled = 0
+            while filled <= size:  # one byte more than fstat said: a growing file is caught
+                got = handle.readinto(view[filled : size + 1])
+                if not got:
+                    break
+                filled += got
+        if filled > size:
+            raise ValueError("the file grew while it was read")
+        return view[:filled]
+
+
+_READER = _ReadBuffer()
+
+
+class _ViewFile(io.RawIOBase):
+    """A read-only file over a memoryview, so that Pillow can parse a header without a copy."""
+
+    def __init__(self, view: memoryview) -> None:
+        self.view = view
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        piece = self.view[self.position : self.position + len(target)]
+        target[: len(piece)] = piece
+        self.position += len(piece)
+        return len(piece)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: len(self.view)}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
 
 
 def examine(
@@ -120,9 +171,10 @@ def examine(
     so that the caller only signs it. Never raises: problems come back in ``error``."""
     limits = limits or Limits()
     try:
-        data, digest = _file_digest(Path(path), limits.max_file_bytes)
+        data = _READER.read(path, limits.max_file_bytes)
     except (OSError, ValueError) as exc:
         return Examined(path, "", error=f"cannot read: {getattr(exc, 'strerror', None) or exc}")
+    digest = blake3(data).hexdigest()
     fmt = detect_format(data)
     if fmt is None:
         return Examined(path, digest, error="not a PNG, JPEG or WebP image (by its first bytes)")
@@ -131,7 +183,8 @@ def examine(
     ours = any(v.location.endswith(":AIGCProvenance") for v in meta.values)  # verify decides
     pdigest = phash = None
     try:
-        with Image.open(io.BytesIO(data)) as image:  # exactly the bytes that were digested
+        source = io.BytesIO(data) if bind_pixels else io.BufferedReader(_ViewFile(data))
+        with Image.open(source) as image:  # exactly the bytes that were digested
             size, mode = image.size, canonical_mode(image.mode)
             if bind_pixels:
                 if image.width * image.height > limits.max_pixels:
@@ -156,6 +209,7 @@ def examine(
     found = Examined(
         path,
         digest,
+        real_path=os.path.realpath(path),
         ours=ours,
         format=fmt,
         width=size[0],
@@ -269,9 +323,12 @@ class _SignedOriginal(SignedRecordMixin):
     envelope: Envelope
 
 
-def _sign_original(found: Examined, draft: dict[str, Any], key: SigningKey) -> _SignedOriginal:
+def _sign_original(
+    found: Examined, draft: dict[str, Any] | None, key: SigningKey
+) -> _SignedOriginal:
     record_bytes = found.record_bytes  # built by the worker (foreign files)
     if record_bytes is None:  # one of our files whose record does not verify here
+        draft = draft if draft is not None else import_draft(found)
         record = build_record(draft, _original_binding(found), producer=_producer(key))
         record_bytes = canonical_json(record)
     envelope = sign_payload(record_bytes, schema.payload_type(), key)
@@ -400,17 +457,18 @@ def _import_one(
     if found.error is not None:
         report.failed.append({"file": found.path, "reason": found.error})
         return "failed"
-    draft = import_draft(found)
+    draft = None if found.record_bytes is not None and copies is None else import_draft(found)
     if found.ours:
         outcome = _import_ours(catalog, found, policy, report)
         if outcome is not None:
             return outcome
+        draft = import_draft(found)
         draft["warnings"].append(
             "the file carries a record of ours that does not verify here; imported as found"
         )
     tool = (found.view.get("tool") or {}).get("name")
     entry: dict[str, Any] = {"file": found.path, "tool": tool}
-    relative = _relative(Path(found.path), root)
+    relative = _relative(Path(found.real_path), root) if copies is not None else Path()
     if copies is not None and found.keeps_signature is None:
         # a.png -> a.png, a.jpg -> a-jpg.png: one copy per original, never two on one name
         suffix = relative.suffix.lower()
@@ -418,6 +476,7 @@ def _import_one(
         out = copies / relative.parent / f"{stem}.png"
         with Image.open(found.path) as image:
             image.load()
+            draft = draft if draft is not None else import_draft(found)
             result = finalize(image, draft, key, out, overwrite=True, catalog=catalog)
         entry.update(record_id=result.record_id, copy=str(result.path))
     else:
@@ -426,16 +485,13 @@ def _import_one(
             side = copies / relative.parent / f"{relative.name}.json"  # a.webp -> a.webp.json
             atomic_write_bytes(side, signed.sidecar_json(), overwrite=True)
             entry["sidecar"] = str(side)
-        batch.add(
-            signed.catalog_row(file_path=str(Path(found.path).resolve()), file_digest=found.digest)
-        )
+        batch.add(signed.catalog_row(file_path=found.real_path, file_digest=found.digest))
         entry["record_id"] = signed.record_id
     report.imported.append(entry)
     return "imported"
 
 
-def _relative(path: Path, root: Path | None) -> Path:
-    resolved = path.resolve()
+def _relative(resolved: Path, root: Path | None) -> Path:
     if root is not None:
         try:
             return resolved.relative_to(root.resolve())
@@ -465,7 +521,7 @@ def _import_ours(
             result.record_bytes,
             embedded_envelope(data),
             result.signer.key_id,
-            file_path=str(Path(found.path).resolve()),
+            file_path=found.real_path,
             state="complete",
             file_digest=found.digest,
         )

@@ -93,7 +93,7 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def interpret(meta: ContainerMetadata, data: bytes | None = None) -> Extraction:
+def interpret(meta: ContainerMetadata, data: bytes | memoryview | None = None) -> Extraction:
     """The normalized view of one file's metadata. Never raises.
 
     ``data`` (the file's bytes) is only needed to check NovelAI's signature, which covers the

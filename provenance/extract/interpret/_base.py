@@ -67,7 +67,7 @@ class Found:
 class Context:
     """The container metadata of one file, indexed by key, with parsed JSON cached."""
 
-    def __init__(self, meta: ContainerMetadata, data: bytes | None = None) -> None:
+    def __init__(self, meta: ContainerMetadata, data: bytes | memoryview | None = None) -> None:
         self.meta = meta
         self.data = data
         self._by_key: dict[str, list[RawValue]] = {}

@@ -150,7 +150,7 @@ def comments(ctx: Context) -> list[tuple[str, str]]:
     return found
 
 
-def _rgb_bytes(data: bytes) -> bytes | None:
+def _rgb_bytes(data: bytes | memoryview) -> bytes | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
