@@ -32,7 +32,7 @@ from blake3 import blake3
 from PIL import Image, UnidentifiedImageError
 
 from provenance import schema
-from provenance._files import atomic_write_bytes
+from provenance._files import WholeFileReader, atomic_write_bytes
 from provenance.binding import canonical_image, canonical_mode, perceptual_hash, pixel_digest
 from provenance.canonical import canonical_json
 from provenance.catalog.store import IMPORT_EXTENSION, Catalog, record_values
@@ -85,9 +85,11 @@ class Examined:
     phash: str | None = None
     view: dict[str, Any] = field(default_factory=dict)  # Extraction.to_dict() without raw
     keeps_signature: str | None = None  # "c2pa" or "novelai": never rewrite the file
-    #: The import record for a foreign file, canonical (RFC 8785) and ready to sign; made in the
-    #: worker when it was given the importing key's producer name.
+    #: The import record for a foreign file, canonical (RFC 8785) and ready to sign, and its
+    #: catalog row without the envelope; made in the worker when given the importing key's id
+    #: (``view`` then keeps only the tool: the rest is in the record).
     record_bytes: bytes | None = None
+    row: dict[str, Any] | None = None
 
 
 def find_images(folder: Path, recursive: bool) -> list[Path]:
@@ -101,34 +103,7 @@ def find_images(folder: Path, recursive: bool) -> list[Path]:
     )
 
 
-class _ReadBuffer:
-    """One reusable buffer per process for reading whole files: a fresh ``bytes`` per file
-    (allocated, page-faulted, freed) cost several times the read itself."""
-
-    def __init__(self) -> None:
-        self.buffer = bytearray(1 << 20)
-
-    def read(self, path: str, limit: int) -> memoryview:
-        """The file's bytes, valid until the next call; ValueError past ``limit``."""
-        with open(path, "rb", buffering=0) as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > limit:
-                raise ValueError(f"larger than the limit of {limit} bytes")
-            if len(self.buffer) < size + 1:
-                self.buffer = bytearray(size + 1)  # a new one: views of the old stay valid
-            view = memoryview(self.buffer)
-            filled = 0
-            while filled <= size:  # one byte more than fstat said: a growing file is caught
-                got = handle.readinto(view[filled : size + 1])
-                if not got:
-                    break
-                filled += got
-        if filled > size:
-            raise ValueError("the file grew while it was read")
-        return view[:filled]
-
-
-_READER = _ReadBuffer()
+_READER = WholeFileReader()  # one per process (each worker has its own)
 
 
 class _ViewFile(io.RawIOBase):
@@ -163,12 +138,12 @@ def examine(
     path: str,
     limits: Limits | None = None,
     bind_pixels: bool = False,
-    producer: str | None = None,
+    key_id: str | None = None,
 ) -> Examined:
     """Read and interpret one file; with ``bind_pixels`` also decode it for its pixel digest and
-    perceptual hash (otherwise only its header is parsed). With ``producer`` (the importing
-    key's producer name), a foreign file's import record is also built and canonicalized here,
-    so that the caller only signs it. Never raises: problems come back in ``error``."""
+    perceptual hash (otherwise only its header is parsed). With ``key_id`` (the importing key's
+    id), a foreign file's import record and catalog row are also made here, so that the caller
+    only signs and stores them. Never raises: problems come back in ``error``."""
     limits = limits or Limits()
     try:
         data = _READER.read(path, limits.max_file_bytes)
@@ -220,13 +195,24 @@ def examine(
         view=view,
         keeps_signature=keeps,
     )
-    if producer is None or ours:
+    if key_id is None or ours:
         return found
     try:
-        record = build_record(import_draft(found), _original_binding(found), producer=producer)
+        draft = import_draft(found)
+        record = build_record(draft, _original_binding(found), producer=f"aigc-prov:{key_id}")
     except ProvenanceError as exc:
         return replace(found, error=f"its metadata cannot be recorded: {exc}")
-    return replace(found, record_bytes=canonical_json(record))
+    record_bytes = canonical_json(record)
+    row = record_values(
+        json.loads(record_bytes),  # what the signature will cover
+        record_bytes,
+        "",
+        key_id,
+        file_path=found.real_path,
+        state="complete",
+        file_digest=digest,
+    )
+    return replace(found, record_bytes=record_bytes, row=row, view={"tool": view.get("tool")})
 
 
 def _clean_text(value: Any, what: str, warnings: list[str]) -> str:
@@ -326,11 +312,11 @@ class _SignedOriginal(SignedRecordMixin):
 def _sign_original(
     found: Examined, draft: dict[str, Any] | None, key: SigningKey
 ) -> _SignedOriginal:
-    record_bytes = found.record_bytes  # built by the worker (foreign files)
-    if record_bytes is None:  # one of our files whose record does not verify here
-        draft = draft if draft is not None else import_draft(found)
-        record = build_record(draft, _original_binding(found), producer=_producer(key))
-        record_bytes = canonical_json(record)
+    """Sign an import record for a file the workers made none for: one of our files whose
+    record does not verify here, or (with copies) a file that keeps its own signature."""
+    draft = draft if draft is not None else import_draft(found)
+    record = build_record(draft, _original_binding(found), producer=_producer(key))
+    record_bytes = canonical_json(record)
     envelope = sign_payload(record_bytes, schema.payload_type(), key)
     return _SignedOriginal(json.loads(record_bytes), record_bytes, envelope)
 
@@ -340,16 +326,16 @@ def _producer(key: SigningKey) -> str:
 
 
 def _examined(
-    paths: Sequence[str], workers: int, limits: Limits, bind_pixels: bool, producer: str
+    paths: Sequence[str], workers: int, limits: Limits, bind_pixels: bool, key_id: str | None
 ) -> Iterator[Examined]:
     if workers <= 1 or len(paths) < 2:
         for path in paths:
-            yield examine(path, limits, bind_pixels, producer)
+            yield examine(path, limits, bind_pixels, key_id)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
         n = len(paths)
         yield from pool.map(
-            examine, paths, [limits] * n, [bind_pixels] * n, [producer] * n, chunksize=16
+            examine, paths, [limits] * n, [bind_pixels] * n, [key_id] * n, chunksize=16
         )
 
 
@@ -386,7 +372,9 @@ def import_files(
     limits = limits or Limits()
     batch = _Batch(catalog)
     scheduled: dict[str, str] = {}  # digest -> the first file with those bytes in this run
-    found_all = _examined([str(p) for p in paths], workers, limits, bind_pixels, _producer(key))
+    # with copies, finalize makes each record from the draft: the workers need not
+    key_id = key.key_id if sign_copies_to is None else None
+    found_all = _examined([str(p) for p in paths], workers, limits, bind_pixels, key_id)
     for chunk in _chunks(found_all, _Batch.size):
         catalogued = catalog.imported_sources([f.digest for f in chunk if f.digest])
         for found in chunk:
@@ -457,7 +445,7 @@ def _import_one(
     if found.error is not None:
         report.failed.append({"file": found.path, "reason": found.error})
         return "failed"
-    draft = None if found.record_bytes is not None and copies is None else import_draft(found)
+    draft = None if found.row is not None else import_draft(found)
     if found.ours:
         outcome = _import_ours(catalog, found, policy, report)
         if outcome is not None:
@@ -479,6 +467,10 @@ def _import_one(
             draft = draft if draft is not None else import_draft(found)
             result = finalize(image, draft, key, out, overwrite=True, catalog=catalog)
         entry.update(record_id=result.record_id, copy=str(result.path))
+    elif found.row is not None and found.record_bytes is not None:  # made by the worker
+        envelope = sign_payload(found.record_bytes, schema.payload_type(), key)
+        batch.add({**found.row, "envelope": envelope.to_json()})
+        entry["record_id"] = found.row["record_id"]
     else:
         signed = _sign_original(found, draft, key)
         if copies is not None:  # the original keeps its own signature: a sidecar beside a copy
