@@ -143,6 +143,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run the HTTP service (verify uploads, search, knowledge base, web page)",
         description="Run the HTTP service with uvicorn. Settings come from AIGC_PROV_* "
         "variables (see the README); --home and --catalog are passed on to every worker.",
+        epilog="Exit codes: 0 the server stopped (Ctrl-C or SIGTERM), 2 invalid settings, the "
+        "server extra missing, or a catalog that needs `aigc-prov db upgrade`.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
