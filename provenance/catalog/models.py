@@ -28,6 +28,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -38,6 +39,14 @@ __all__ = ["PHASH_BANDS", "Base", "KeyRow", "RecordRow", "TagRow", "Verification
 PHASH_BANDS = 8
 
 _BigId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: an alias of the rowid
+
+
+def _index_where_present(name: str, column: str) -> Index:
+    """An index of the rows where ``column`` is set (partial, on SQLite and PostgreSQL alike):
+    import records bound to file bytes leave the pixel columns empty and add nothing to it;
+    an equality look-up (``column = ?``) implies the condition, so it still uses the index."""
+    present = text(f"{column} IS NOT NULL")
+    return Index(name, column, sqlite_where=present, postgresql_where=present)
 
 
 class Base(DeclarativeBase):
@@ -94,10 +103,10 @@ class RecordRow(Base):
         Index("ix_records_model_id", "model_name", "id"),
         Index("ix_records_seed", "seed"),
         Index("ix_records_signer", "signer_key_id"),
-        Index("ix_records_pixel_digest", "pixel_digest"),
+        _index_where_present("ix_records_pixel_digest", "pixel_digest"),
         Index("ix_records_parent", "parent_record_id"),
         Index("ix_records_source_digest", "source_digest"),
-        *(Index(f"ix_records_phash_{i}", f"phash_{i}") for i in range(PHASH_BANDS)),
+        *(_index_where_present(f"ix_records_phash_{i}", f"phash_{i}") for i in range(PHASH_BANDS)),
     )
 
 

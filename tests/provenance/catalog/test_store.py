@@ -256,3 +256,45 @@ def test_relevance_ranking_is_deterministic_and_pages_stay_correct(catalog: Cata
     assert rest.next_cursor is None
     with pytest.raises(CatalogError, match="unknown sort 'best'"):
         catalog.search(SearchQuery(text="cat", sort="best"))
+
+
+def test_pixel_lookups_use_partial_indexes_that_skip_file_bound_imports(
+    catalog: Catalog, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Import records bound to file bytes have no pixel digest or bands: the lookups still find
+    the records that have them, through indexes that hold only those rows."""
+    from PIL import PngImagePlugin
+    from sqlalchemy import text
+
+    from provenance.importer import import_files
+    from provenance.signing.policy import TrustedKeys
+
+    key = SigningKey.generate()
+    ids = _fill(catalog, key, PROMPTS[:2])
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a cat\nSteps: 20, Seed: 1, Size: 64x48")
+    sample_image(seed=9).save(tmp_path / "a.png", pnginfo=info)
+    report = import_files(catalog, [tmp_path / "a.png"], key=key, policy=TrustedKeys([key.public]))
+    imported = catalog.get(report.imported[0]["record_id"])
+    assert imported is not None and imported.pixel_digest is None and imported.phash_0 is None
+    row = catalog.get(ids[0])
+    assert row is not None
+    assert [r.record_id for r in catalog.by_pixel_digest(row.pixel_digest)] == [ids[0]]
+    assert catalog.by_phash(row.phash)[0][0].record_id == ids[0]
+    with catalog.engine.connect() as conn:
+        if catalog.dialect == "sqlite":
+            definition = conn.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'ix_records_phash_3'")
+            ).scalar()
+            plan = " ".join(
+                str(r[-1])
+                for r in conn.execute(
+                    text("EXPLAIN QUERY PLAN SELECT id FROM records WHERE phash_3 = 7")
+                )
+            )
+            assert "ix_records_phash_3" in plan
+        else:
+            definition = conn.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_records_phash_3'")
+            ).scalar()
+    assert "phash_3 IS NOT NULL" in str(definition)
