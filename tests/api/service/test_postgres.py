@@ -3,19 +3,17 @@ data and see each other's writes at once."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from api.service.app import create_app
 from provenance.catalog.store import Catalog
 from tests.api.service.conftest import AUTH, Site, settings_for, sign_file
-from tests.provenance.catalog.conftest import POSTGRES_ADMIN_URL, postgres_admin
+from tests.provenance.catalog.conftest import postgres_admin, temporary_database
 
 __all__ = ["postgres_admin"]  # the session fixture, shared with the catalog tests
 
@@ -24,21 +22,8 @@ __all__ = ["postgres_admin"]  # the session fixture, shared with the catalog tes
 def pg_url(postgres_admin: Engine | str) -> Iterator[str]:
     if isinstance(postgres_admin, str):
         pytest.skip(postgres_admin)
-    name = f"aigc_test_{secrets.token_hex(6)}"
-    with postgres_admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with postgres_admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    with temporary_database(postgres_admin) as url:
+        yield url
 
 
 def test_two_apps_on_one_database_see_each_others_writes(

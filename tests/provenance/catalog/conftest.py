@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +69,20 @@ def catalog_url(
         return
     if isinstance(postgres_admin, str):
         pytest.skip(postgres_admin)
+    with temporary_database(postgres_admin) as url:
+        yield url
+
+
+@contextmanager
+def temporary_database(admin: Engine) -> Iterator[str]:
+    """A new, empty PostgreSQL database ``aigc_test_<random>``, dropped afterwards."""
     name = f"aigc_test_{secrets.token_hex(6)}"
-    with postgres_admin.connect() as conn:
+    with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with postgres_admin.connect() as conn:
+        with admin.connect() as conn:
             # end connections a test left open (e.g. an engine it did not dispose) before dropping
             conn.execute(
                 text(
