@@ -63,6 +63,10 @@ class WholeFileReader:
     ``bytes`` per file (allocated, page-faulted, freed) cost several times the read itself.
     Not thread-safe: one per process or thread."""
 
+    #: Files up to this size reuse the buffer; a larger one gets a buffer of its own, freed after
+    #: use, so that one huge file does not pin its size in memory for the process's lifetime.
+    kept_bytes = 32 << 20
+
     def __init__(self) -> None:
         self.buffer = bytearray(1 << 20)
 
@@ -72,9 +76,12 @@ class WholeFileReader:
             size = os.fstat(handle.fileno()).st_size
             if size > limit:
                 raise ValueError(f"larger than the limit of {limit} bytes")
-            if len(self.buffer) < size + 1:
-                self.buffer = bytearray(size + 1)  # a new one: views of the old stay valid
-            view = memoryview(self.buffer)
+            if size + 1 > self.kept_bytes:
+                view = memoryview(bytearray(size + 1))
+            else:
+                if len(self.buffer) < size + 1:
+                    self.buffer = bytearray(size + 1)  # a new one: views of the old stay valid
+                view = memoryview(self.buffer)
             filled = 0
             while filled <= size:  # one byte more than fstat said: a growing file is caught
                 got = handle.readinto(view[filled : size + 1])
