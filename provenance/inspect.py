@@ -8,6 +8,8 @@ the file, :func:`inspect` also gives one normalized view of it
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,7 +76,12 @@ def inspect(source: Source, *, policy: TrustPolicy, limits: Limits | None = None
         data, name = bytes(source), "<bytes>"
     else:
         with Path(source).open("rb") as handle:
-            data, name = handle.read(limits.max_file_bytes + 1), str(source)
+            # read(n) allocates n bytes first: ask for what the file holds (one more byte shows
+            # a file over the limit, or one that grew), not for the limit
+            info = os.fstat(handle.fileno())
+            regular = stat.S_ISREG(info.st_mode)  # a pipe's size says nothing
+            size = min(info.st_size, limits.max_file_bytes) if regular else limits.max_file_bytes
+            data, name = handle.read(size + 1), str(source)
     report = verify(data, policy=policy, limits=limits, name=name)
     result = Inspection(source=report.source, report=report)
     meta = read_metadata(data, limits=limits)  # never raises
