@@ -54,6 +54,7 @@ from provenance._version import SOFTWARE_NAME
 from provenance.binding import perceptual_hash, pixel_digest
 from provenance.embed import png_chunk
 from provenance.errors import ContainerError, EnvelopeError, SchemaError, VerificationError
+from provenance.extract.containers import sniff_container
 from provenance.extract.exif import decode_user_comment
 from provenance.extract.png import (
     PNG_SIGNATURE,
@@ -264,20 +265,6 @@ def verify_strict(
     return report
 
 
-def _sniff(head: bytes) -> str | None:
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if head[4:8] == b"ftyp":
-        return "isobmff"
-    return None
-
-
 def _verify(
     report: VerificationReport,
     data: Buffer,
@@ -291,7 +278,7 @@ def _verify(
     if not head:
         report.fail(Status.MALFORMED, "the file is empty")
         return
-    container = _sniff(head)
+    container = sniff_container(head)
     report.container = container
     if container is None:
         report.fail(

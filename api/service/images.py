@@ -12,25 +12,20 @@ import io
 
 from PIL import Image, ImageOps, features
 
+from provenance.extract.containers import sniff_container
+
 __all__ = ["THUMBNAIL_SIDE", "PixelLimitError", "image_size", "media_type", "thumbnail"]
 
 #: The long side of a thumbnail, in pixels.
 THUMBNAIL_SIDE = 256
 
+_MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
 def media_type(head: bytes) -> str:
     """The media type of an image by its first bytes (``application/octet-stream`` if unknown)."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    return "application/octet-stream"
+    return _MEDIA_TYPES.get(sniff_container(head) or "", "application/octet-stream")
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:

@@ -28,7 +28,13 @@ from provenance.extract.pngmeta import read_png
 from provenance.extract.stealth import read_stealth
 from provenance.extract.webp import read_webp
 
-__all__ = ["GENERATION_KEYS_FOR_STEALTH", "Stealth", "detect_format", "read_metadata"]
+__all__ = [
+    "GENERATION_KEYS_FOR_STEALTH",
+    "Stealth",
+    "detect_format",
+    "read_metadata",
+    "sniff_container",
+]
 
 #: Value names (the last part of a location, any case) that hold generation metadata: when one
 #: is present, the pixels are not decoded to look for a stealth payload.
@@ -64,6 +70,20 @@ def detect_format(data: Buffer) -> Format | None:
         return "jpeg"
     if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
+    return None
+
+
+def sniff_container(data: Buffer) -> str | None:
+    """:func:`detect_format`, plus the containers that are named but not read: ``"gif"`` and
+    ``"isobmff"`` (AVIF, HEIC)."""
+    found = detect_format(data)
+    if found is not None:
+        return found
+    head = bytes(memoryview(data)[:16])
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[4:8] == b"ftyp":
+        return "isobmff"
     return None
 
 
