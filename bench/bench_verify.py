@@ -32,7 +32,6 @@ import datetime as dt
 import gc
 import hashlib
 import json
-import math
 import os
 import shlex
 import shutil
@@ -44,6 +43,8 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from _generate_common import median, p90, verdict
 
 SIZE = 1024
 DECODED_BYTES = SIZE * SIZE * 3
@@ -203,26 +204,9 @@ def run_memory(workdir: Path, kind: str, force_pixels: bool) -> dict[str, Any]:
 # --- statistics and formatting -------------------------------------------------------------
 
 
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    n = len(ordered)
-    mid = n // 2
-    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-def p90(values: list[float]) -> float:
-    """Nearest-rank 90th percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
-
-
 def ms(seconds: float) -> str:
     value = seconds * 1e3
     return f"{value:.1f}" if value >= 100 else f"{value:.2f}"
-
-
-def verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
 
 
 def table(header: list[str], rows: list[list[str]], align: str = "") -> str:
