@@ -320,7 +320,7 @@ def _verify_files(args: argparse.Namespace, policy: TrustPolicy, catalog: Catalo
                 report = verify(name, policy=policy, force_pixels=args.pixels, catalog=catalog)
                 if catalog is not None:  # the audit log: every verification
                     catalog.log_verification(
-                        input_digest=_file_digest(name),
+                        input_digest=report.input_digest or _file_digest(name),
                         input_name=name,
                         origin="cli",
                         status=report.status.value,

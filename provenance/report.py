@@ -120,6 +120,9 @@ class VerificationReport:
     container: str | None = None
     checked_at: str | None = None
     tool_version: str = __version__
+    #: BLAKE3 of the whole input, when it was verified with a catalog (the catalog looks files
+    #: up by it, and the audit log records it); not part of :meth:`to_dict`.
+    input_digest: str | None = None
 
     @property
     def status(self) -> Status:

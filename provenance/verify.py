@@ -176,6 +176,7 @@ def _guarded(
     try:
         _verify(report, data, policy, limits, force_pixels, path)
         if catalog is not None:
+            report.input_digest = blake3(data).hexdigest()
             _check_catalog(report, data, limits, catalog)
     except Exception as exc:  # last line of defence: hostile input never escapes as a traceback
         log.debug("unexpected error verifying %s", report.source, exc_info=True)
@@ -207,7 +208,7 @@ def _check_catalog(
         return
     if report.status not in _WITHOUT_RECORD or report.container not in _DECODABLE:
         return
-    imported = catalog.imported_from(blake3(data).hexdigest())
+    imported = catalog.imported_from(report.input_digest or blake3(data).hexdigest())
     if imported is not None and imported.state == "complete":
         report.candidates = [{"record_id": imported.record_id, "distance": 0, "exact": True}]
         report.fail(

@@ -64,7 +64,7 @@ def verify_bytes(
         )
     report = verify(data, policy=policy, limits=settings.limits, name=name, catalog=catalog)
     catalog.log_verification(
-        input_digest=blake3(data).hexdigest(),
+        input_digest=report.input_digest or blake3(data).hexdigest(),
         input_name=name,
         origin="api",
         status=report.status.value,
