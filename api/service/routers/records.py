@@ -22,7 +22,7 @@ from sqlalchemy import Row
 
 from api.service.deps import CatalogDep, KeyRingDep, PolicyDep, SettingsDep, TokenRequired
 from api.service.errors import ApiError, responses
-from api.service.images import PixelLimitError, image_size, media_type, thumbnail
+from api.service.images import PixelLimitError, media_type, thumbnail
 from api.service.models import (
     LineageModel,
     RatingBody,
@@ -344,15 +344,7 @@ def get_thumbnail(
     if cached is not None:
         return cached
     data = _read_checked(row, settings.limits.max_file_bytes)
-    dims = image_size(data[: 64 * 1024])
-    if dims is not None and dims[0] * dims[1] > settings.max_pixels:
-        raise ApiError(
-            413,
-            "too_many_pixels",
-            f"the image has {dims[0] * dims[1]} pixels, over the limit of "
-            f"{settings.max_pixels} (AIGC_PROV_MAX_PIXELS)",
-        )
-    try:
+    try:  # thumbnail() refuses an image over the pixel limit before decoding it
         body, kind = thumbnail(data, settings.max_pixels)
     except (PixelLimitError, Image.DecompressionBombError) as exc:
         raise ApiError(413, "too_many_pixels", f"{exc} (AIGC_PROV_MAX_PIXELS)") from None
