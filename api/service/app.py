@@ -32,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.service.deps import CatalogHolder, KeyRingHolder, TokenRequired
 from api.service.errors import ERROR_RESPONSES, ApiError, install_error_handlers, responses
-from api.service.limits import BodyLimit, RequestTimeout
+from api.service.limits import BodyLimit, RequestTimeout, WorkSlots
 from api.service.routers import audit, generate, health, kb, keys, records, verify
 from api.service.settings import ServiceSettings
 from api.service.upload import FRAMING_BYTES
@@ -76,6 +76,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.state.catalog = catalog
     app.state.keyring = KeyRingHolder(settings.keys_dir)
     app.state.generation = generate.Generation(settings)
+    app.state.verify_slots = WorkSlots(settings.verify_concurrency)
 
     install_error_handlers(app)
 

@@ -7,10 +7,14 @@
   (when its response has not started yet). Work in a worker thread that was started with
   ``abandon_on_cancel`` (verification) is left to finish in the background; its result is
   dropped.
+* :class:`WorkSlots`: at most N of one kind of work (verification) at a time in a process;
+  requests beyond that wait in the event loop, holding no thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Collection
 
 import anyio
@@ -18,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.service.errors import ApiError, error_response
 
-__all__ = ["BodyLimit", "RequestTimeout"]
+__all__ = ["BodyLimit", "RequestTimeout", "WorkSlots"]
 
 
 def _too_large(limit: int) -> str:
@@ -99,3 +103,21 @@ class RequestTimeout:
                 headers={"Retry-After": "1"},
             )
             await response(scope, receive, send)
+
+
+class WorkSlots:
+    """A capacity limiter of ``total`` slots for worker-thread work, one per event loop (an
+    anyio limiter belongs to the loop it was made in; a server has one, tests make several)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._limiters: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, anyio.CapacityLimiter
+        ] = weakref.WeakKeyDictionary()
+
+    def limiter(self) -> anyio.CapacityLimiter:
+        loop = asyncio.get_running_loop()
+        limiter = self._limiters.get(loop)
+        if limiter is None:
+            limiter = self._limiters[loop] = anyio.CapacityLimiter(self.total)
+        return limiter

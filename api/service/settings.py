@@ -55,6 +55,10 @@ class ServiceSettings(BaseSettings):
     max_pixels: int = Field(default=Limits().max_pixels, ge=1)
     #: Longest a request may take (generation excepted), in seconds.
     request_timeout_s: float = Field(default=60.0, gt=0)
+    #: Verifications one worker process runs at once; more uploads wait their turn. Bounds the
+    #: memory of decoded images (up to ``max_pixels`` each) and, as verification holds Python's
+    #: GIL for most of its time, more would only slow each other down.
+    verify_concurrency: int = Field(default=2, ge=1, le=64)
     #: The model ``POST /v1/generate`` runs: a preset, a local diffusers folder or a cached hub id.
     model: str = "tiny-z-image"
     #: Where generated images are written; default ``<home>/generated``.

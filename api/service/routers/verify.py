@@ -47,7 +47,7 @@ def _upload_name(filename: str | None) -> str:
 
 
 def verify_bytes(
-    data: bytes,
+    data: bytes | bytearray,
     name: str,
     settings: ServiceSettings,
     policy: TrustPolicy,
@@ -121,5 +121,6 @@ async def verify_upload(
         verify_bytes, upload.data, _upload_name(upload.filename), settings, policy, catalog
     )
     # abandon_on_cancel: a request that times out answers at once; the thread finishes alone
-    report = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+    limiter = request.app.state.verify_slots.limiter()
+    report = await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=limiter)
     return JSONResponse(report)

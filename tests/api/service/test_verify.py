@@ -222,6 +222,40 @@ def test_a_request_that_takes_too_long_gets_503_timeout(
     assert response.headers["Retry-After"] == "1"
 
 
+@pytest.mark.parametrize("slots", [1, 3])
+def test_verifications_at_once_are_capped_by_the_setting(
+    site: Site, make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch, slots: int
+) -> None:
+    """AIGC_PROV_VERIFY_CONCURRENCY: uploads beyond it wait their turn, and all get answers."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.service.routers import verify as verify_router
+
+    real = verify_router.verify_bytes
+    lock = threading.Lock()
+    running = {"now": 0, "most": 0}
+
+    def counted(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        with lock:
+            running["now"] += 1
+            running["most"] = max(running["most"], running["now"])
+        try:
+            time.sleep(0.3)  # long enough for every upload to have arrived meanwhile
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                running["now"] -= 1
+
+    monkeypatch.setattr(verify_router, "verify_bytes", counted)
+    data = site.files[0].read_bytes()
+    client = make_client(verify_concurrency=slots)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: upload(client, data), range(4)))
+    assert [a.json()["status"] for a in answers] == ["verified"] * 4
+    assert running["most"] == slots
+
+
 def test_verification_makes_no_network_call(
     site: Site, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -341,10 +375,10 @@ def test_the_multipart_reader_returns_the_first_file_part(
     body = preamble + _multipart(*parts)
     wanted = [data for name, data in parts if name == "file"]
     if wanted:
-        assert parse_file_field(body, b"b", "file", 1000).data == wanted[0]
+        assert parse_file_field(bytearray(body), b"b", "file", 1000).data == wanted[0]
     else:
         with pytest.raises(ApiError, match="field file: Field required"):
-            parse_file_field(body, b"b", "file", 1000)
+            parse_file_field(bytearray(body), b"b", "file", 1000)
 
 
 @settings(max_examples=300, deadline=None)
@@ -354,7 +388,7 @@ def test_the_multipart_reader_refuses_broken_bodies_cleanly(body: bytes, cut: in
     for candidate in (body, _multipart(("file", body))[:cut]):
         status = 200
         try:
-            parse_file_field(candidate, b"b", "file", 100)
+            parse_file_field(bytearray(candidate), b"b", "file", 100)
         except ApiError as exc:
             status = exc.status_code
         assert status in (200, 413, 422)
