@@ -53,7 +53,7 @@ from provenance.catalog.fsck import fsck
 from provenance.catalog.store import Catalog, redact_url, upgrade_catalog
 from provenance.errors import RecordInputError
 from provenance.finalize import open_image, sidecar_path
-from provenance.inspect import Inspection, inspect
+from provenance.inspect import Inspection, inspect, inspect_metadata
 
 __all__ = ["main"]
 
@@ -362,12 +362,12 @@ def _verify_line(report: Any) -> str:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    policy = _policy(args)
+    policy = None if args.metadata_only else _policy(args)
     exit_code = EXIT_OK
     with _progress(args.files, "inspecting") as bar:
         for name in bar:
             try:
-                found = inspect(name, policy=policy)
+                found = inspect_metadata(name) if policy is None else inspect(name, policy=policy)
             except OSError as exc:
                 _emit(bar, f"ERROR {name}: cannot read: {exc.strerror}")
                 exit_code = EXIT_USAGE
@@ -384,9 +384,9 @@ def _inspect_text(found: Inspection) -> str:
     report = found.report
     if found.width:
         color = f" {found.color}" if found.color else ""
-        lines.append(f"  image: {report.container} {found.width}x{found.height}{color}")
-    elif report.container:
-        lines.append(f"  image: {report.container}")
+        lines.append(f"  image: {found.container} {found.width}x{found.height}{color}")
+    elif found.container:
+        lines.append(f"  image: {found.container}")
     if found.read_error:
         lines.append(f"  unreadable: {found.read_error}")
     view = found.extraction
@@ -429,6 +429,14 @@ def _inspect_text(found: Inspection) -> str:
     }
     if other:
         lines.append("  other chunks: " + ", ".join(f"{k} x{v}" for k, v in sorted(other.items())))
+    if report is None:  # --metadata-only: what each location holds, instead of the chunk list
+        raw = dict(view.raw) if view is not None else {}
+        problems = raw.pop("problems", [])
+        for location, value in raw.items():
+            shown = str(value).replace("\n", "\n      ")
+            lines.append(f"  {location}: {shown}")
+        lines += [f"  problem: {sentence}" for sentence in problems]
+        return printable("\n".join(lines))
     lines.append(f"  verification: {report.status.value} ({report.status.describe()})")
     lines += [f"    [{f.code}] {f.message}" for f in report.findings]
     if report.record is not None:
@@ -656,6 +664,13 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="PUBLIC_KEY_FILE",
             help="trust only these public keys instead of the key ring (repeatable)",
         )
+        if name == "inspect":
+            p.add_argument(
+                "--metadata-only",
+                action="store_true",
+                help="only what the metadata says (tool, generation, labels, raw), not verified: "
+                "reads a PNG's metadata chunks and skips its image data, like exiftool",
+            )
         if name == "verify":
             p.add_argument(
                 "--no-catalog",

@@ -4,6 +4,8 @@ Lenient where verification is strict: a file that fails verification is still li
 chunk, and the signed record is shown only when its signature checked out. Whatever tool wrote
 the file, :func:`inspect` also gives one normalized view of it
 (:class:`~provenance.extract.model.Extraction`: ``tool``, ``generation``, ``labels``, ``raw``).
+:func:`inspect_metadata` gives that view alone, without verifying: it reads a PNG's metadata
+chunks and seeks over its image data, as exiftool does.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.errors import ContainerError
-from provenance.extract.containers import read_metadata
+from provenance.extract.containers import read_metadata, read_metadata_file
 from provenance.extract.interpret import interpret
 from provenance.extract.model import Extraction
 from provenance.extract.png import Limits, PngScan, scan_png
@@ -25,17 +27,17 @@ from provenance.signing.policy import TrustPolicy
 from provenance.verify import Source, verify
 from provenance.xmp import XmpFields, parse_xmp
 
-__all__ = ["Inspection", "inspect"]
+__all__ = ["Inspection", "inspect", "inspect_metadata"]
 
 _COLOR_TYPES = {0: "greyscale", 2: "RGB", 3: "palette", 4: "greyscale+alpha", 6: "RGBA"}
 
 
 @dataclass
 class Inspection:
-    """What an image carries, and what verification concluded."""
+    """What an image carries, and what verification concluded (``report`` None: not verified)."""
 
     source: str
-    report: VerificationReport
+    report: VerificationReport | None
     width: int | None = None
     height: int | None = None
     color: str | None = None
@@ -45,6 +47,7 @@ class Inspection:
     chunk_counts: dict[str, int] = field(default_factory=dict)
     read_error: str | None = None
     extraction: Extraction | None = None
+    container: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         view = self.extraction.to_dict() if self.extraction is not None else {}
@@ -55,7 +58,7 @@ class Inspection:
             "labels": view.get("labels", []),
             "extra": view.get("extra", {}),
             "raw": view.get("raw", {}),
-            "container": self.report.container,
+            "container": self.container,
             "width": self.width,
             "height": self.height,
             "color": self.color,
@@ -64,8 +67,8 @@ class Inspection:
             "xmp_error": self.xmp_error,
             "chunks": self.chunk_counts,
             "read_error": self.read_error,
-            "verification": self.report.to_dict(),
-            "record": self.report.record,
+            "verification": None if self.report is None else self.report.to_dict(),
+            "record": None if self.report is None else self.report.record,
         }
 
 
@@ -83,7 +86,7 @@ def inspect(source: Source, *, policy: TrustPolicy, limits: Limits | None = None
             size = min(info.st_size, limits.max_file_bytes) if regular else limits.max_file_bytes
             data, name = handle.read(size + 1), str(source)
     report = verify(data, policy=policy, limits=limits, name=name)
-    result = Inspection(source=report.source, report=report)
+    result = Inspection(source=report.source, report=report, container=report.container)
     meta = read_metadata(data, limits=limits)  # never raises
     result.extraction = interpret(meta, data)
     result.width, result.height = meta.width, meta.height
@@ -95,6 +98,21 @@ def inspect(source: Source, *, policy: TrustPolicy, limits: Limits | None = None
         result.read_error = str(exc)
         return result
     _fill(result, scan)
+    return result
+
+
+def inspect_metadata(path: str | os.PathLike[str], *, limits: Limits | None = None) -> Inspection:
+    """What a file's metadata says (``tool``, ``generation``, ``labels``, ``raw``), without
+    verifying it. Raises ``OSError`` only for a path that cannot be opened."""
+    limits = limits or Limits()
+    found = read_metadata_file(path, limits=limits)
+    result = Inspection(source=str(path), report=None, container=found.meta.format)
+    result.extraction = interpret(found.meta, found.data)
+    if found.data is None and result.extraction.extra.get("novelai_signature") == "unchecked":
+        with Path(path).open("rb") as handle:  # NovelAI's signature covers the pixels
+            data = handle.read(limits.max_file_bytes + 1)
+        result.extraction = interpret(read_metadata(data, limits=limits), data)
+    result.width, result.height = found.meta.width, found.meta.height
     return result
 
 

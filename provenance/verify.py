@@ -81,7 +81,7 @@ __all__ = ["Source", "verify", "verify_strict"]
 
 log = logging.getLogger(__name__)
 
-Source = str | os.PathLike[str] | bytes
+Source = str | os.PathLike[str] | bytes | bytearray
 
 #: A record is a few KB; the schema allows long prompts. Anything larger is refused unparsed.
 MAX_RECORD_BYTES = 1 << 20

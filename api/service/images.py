@@ -23,12 +23,12 @@ _MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", 
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
-def media_type(head: bytes) -> str:
+def media_type(head: bytes | bytearray) -> str:
     """The media type of an image by its first bytes (``application/octet-stream`` if unknown)."""
     return _MEDIA_TYPES.get(sniff_container(head) or "", "application/octet-stream")
 
 
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+def _jpeg_size(data: bytes | bytearray) -> tuple[int, int] | None:
     i, n = 2, len(data)
     while i + 4 <= n:
         if data[i] != 0xFF:
@@ -55,7 +55,7 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def image_size(data: bytes) -> tuple[int, int] | None:
+def image_size(data: bytes | bytearray) -> tuple[int, int] | None:
     """(width, height) from the image header, or None when the format or header is not known."""
     kind = media_type(data[:16])
     if kind == "image/png" and data[12:16] == b"IHDR" and len(data) >= 24:

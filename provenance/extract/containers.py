@@ -10,6 +10,11 @@ Readers never decode pixels, with one exception: the stealth payload in the alph
 no other generation metadata (Forge and NovelAI also write text chunks or EXIF, which are read
 instead), within ``Limits.max_pixels``; ``stealth="always"`` looks in every such image.
 
+:func:`read_metadata_file` reads a file by its path the way exiftool does: for a PNG only the
+chunk headers and the metadata chunks, seeking over the image data (the whole file only when the
+pixels are needed: a stealth payload, or a NovelAI signature to check); JPEG and WebP files are
+read whole, as their metadata may lie anywhere before the image data.
+
 Bounds: ``Limits.max_file_bytes`` for the input, ``max_chunks`` for chunks/segments,
 ``max_metadata_chunks`` for values, ``max_chunk_bytes`` for one metadata chunk,
 ``max_text_bytes`` for one value (and for any decompressed stream), ``max_total_text_bytes``
@@ -18,21 +23,26 @@ for all values together; zlib and gzip streams are inflated only up to the limit
 
 from __future__ import annotations
 
+import os
+import stat
+from dataclasses import dataclass
 from typing import Literal
 
 from provenance.extract._collect import Collector
 from provenance.extract.jpeg import read_jpeg
 from provenance.extract.model import ContainerMetadata, Format
 from provenance.extract.png import PNG_SIGNATURE, Buffer, Limits
-from provenance.extract.pngmeta import read_png
+from provenance.extract.pngmeta import read_png, read_png_chunks
 from provenance.extract.stealth import read_stealth
 from provenance.extract.webp import read_webp
 
 __all__ = [
     "GENERATION_KEYS_FOR_STEALTH",
+    "FileMetadata",
     "Stealth",
     "detect_format",
     "read_metadata",
+    "read_metadata_file",
     "sniff_container",
 ]
 
@@ -143,3 +153,78 @@ def _has_generation_metadata(meta: ContainerMetadata) -> bool:
         if name in GENERATION_KEYS_FOR_STEALTH or value.location.startswith("png:comf:"):
             return True
     return False
+
+
+#: Bytes read first from a file: the signature, the header and the metadata chunks that usually
+#: precede the image data; the rest is read only where a chunk lies beyond them.
+HEAD_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FileMetadata:
+    """What :func:`read_metadata_file` found, and the file's bytes when it read them whole (for
+    checks that need the pixels, such as NovelAI's signature); None when only parts were read."""
+
+    meta: ContainerMetadata
+    data: bytes | None
+
+
+class _Window:
+    """``fetch(offset, count)`` over an open file with ``os.pread``: the file's head, then one
+    window (at least 4 KiB) at a time, so the chunks between the image data cost one read each."""
+
+    def __init__(self, fd: int, head: bytes) -> None:
+        self.fd = fd
+        self.start = 0
+        self.data = head
+
+    def __call__(self, offset: int, count: int) -> bytes | memoryview:
+        relative = offset - self.start
+        if relative >= 0 and relative + count <= len(self.data):
+            return memoryview(self.data)[relative : relative + count]
+        self.data = os.pread(self.fd, max(count, 4096), offset)
+        self.start = offset
+        return memoryview(self.data)[:count]
+
+
+def read_metadata_file(
+    path: str | os.PathLike[str], *, limits: Limits | None = None, stealth: Stealth = True
+) -> FileMetadata:
+    """:func:`read_metadata` for a file by its path, reading as little of it as it can (see the
+    module doc). Never raises for what the file holds; ``OSError`` when it cannot be opened."""
+    limits = limits or Limits()
+    with open(path, "rb", buffering=0) as handle:
+        fd = handle.fileno()
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # a pipe or device: its size says nothing
+            data = handle.read(limits.max_file_bytes + 1)
+            return FileMetadata(read_metadata(data, limits=limits, stealth=stealth), data)
+        size = info.st_size
+        head = os.pread(fd, min(size, HEAD_BYTES), 0)
+        fmt = detect_format(head)
+        if fmt is not None and size > limits.max_file_bytes:  # reported without reading it
+            out = Collector(fmt, limits)
+            out.problem(f"the file is larger than the limit of {limits.max_file_bytes} bytes")
+            return FileMetadata(out.finish(), None)
+        if fmt != "png" or size <= len(head):
+            data = head if fmt is None or size <= len(head) else _whole(fd, size)
+            return FileMetadata(read_metadata(data, limits=limits, stealth=stealth), data)
+        out = Collector(fmt, limits)
+        try:
+            read_png_chunks(size, _Window(fd, head), out)
+        except OSError as exc:
+            out.problem(f"the file could not be read to its end ({exc.strerror or exc})")
+        except Exception as exc:  # as in read_metadata: a reader bug is reported as data
+            out.problem(f"the metadata reader failed unexpectedly ({type(exc).__name__}: {exc})")
+        meta = out.finish()
+        wanted = stealth == "always" or (stealth and not _has_generation_metadata(meta))
+        if not (wanted and meta.has_alpha):
+            return FileMetadata(meta, None)
+        data = _whole(fd, size)  # the stealth payload is in the pixels
+    return FileMetadata(read_metadata(data, limits=limits, stealth=stealth), data)
+
+
+def _whole(fd: int, size: int) -> bytes:
+    """The whole file, and one byte more if it grew since its size was taken (the readers then
+    see the bytes that are there)."""
+    return os.pread(fd, size + 1, 0)

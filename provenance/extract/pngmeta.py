@@ -15,29 +15,41 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 
 from provenance.extract._collect import Collector, inflate
 from provenance.extract.exif import read_exif
 from provenance.extract.png import PNG_SIGNATURE
 
-__all__ = ["XMP_KEYWORD", "read_png"]
+__all__ = ["XMP_KEYWORD", "Fetch", "read_png", "read_png_chunks"]
 
 XMP_KEYWORD = "XML:com.adobe.xmp"
 #: The chunks this reader opens; every other chunk is skipped by its length.
 _READ = frozenset({b"IHDR", b"tRNS", b"tEXt", b"zTXt", b"iTXt", b"comf", b"caBX", b"eXIf"})
 
 
+#: ``fetch(offset, count)``: up to ``count`` bytes of the file from ``offset`` (fewer at its end).
+Fetch = Callable[[int, int], "bytes | memoryview"]
+
+
 def read_png(view: memoryview, out: Collector) -> None:
     """Read the metadata of the PNG in ``view`` (signature already checked) into ``out``."""
+    read_png_chunks(len(view), lambda offset, count: view[offset : offset + count], out)
+
+
+def read_png_chunks(size: int, fetch: Fetch, out: Collector) -> None:
+    """Read the metadata of a PNG of ``size`` bytes through ``fetch`` into ``out``: only the chunk
+    headers and the chunks in ``_READ`` are fetched, so a reader of a file can seek over the
+    image data instead of reading it."""
     limits = out.limits
-    size = len(view)
     offset = len(PNG_SIGNATURE)
     chunks = 0
     while not out.full:
-        if offset + 8 > size:
+        header = fetch(offset, 8) if offset + 8 <= size else b""
+        if len(header) < 8:
             out.problem("the PNG file ends without an IEND chunk (truncated)")
             return
-        length, ctype = struct.unpack_from(">I4s", view, offset)
+        length, ctype = struct.unpack_from(">I4s", header)
         if not (ctype.isascii() and ctype.isalpha()):
             out.problem(f"invalid chunk type at byte {offset}; the rest of the file was not read")
             return
@@ -66,10 +78,14 @@ def read_png(view: memoryview, out: Collector) -> None:
                 )
                 offset = end
                 continue
-            (stored,) = struct.unpack_from(">I", view, offset + 8 + length)
-            if zlib.crc32(view[offset + 4 : offset + 8 + length]) != stored:
+            piece = fetch(offset + 4, length + 8)  # type, data and CRC
+            if len(piece) < length + 8:  # the file shrank while it was read
+                out.problem(f"the PNG file is truncated inside chunk {name} at byte {offset}")
+                return
+            (stored,) = struct.unpack_from(">I", piece, length + 4)
+            if zlib.crc32(piece[: length + 4]) != stored:
                 out.problem(f"chunk {name} at byte {offset} has a bad CRC (read anyway)")
-            _chunk(ctype, bytes(view[offset + 8 : offset + 8 + length]), out)
+            _chunk(ctype, bytes(piece[4 : 4 + length]), out)
             if ctype == b"IHDR" and chunks != 1:
                 out.problem("the IHDR chunk is not the first chunk")
         offset = end

@@ -274,3 +274,31 @@ def test_inspect_json_gives_one_normalized_view_per_file_in_order(
         assert isinstance(view["raw"], dict) and isinstance(view["labels"], list)
     assert any(label["scheme"] == "c2pa" for label in views[3]["labels"])
     assert views[0]["raw"]["webp:exif:ExifIFD:UserComment"]
+
+
+def test_inspect_metadata_only_gives_the_same_view_without_verifying(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import CORPUS
+
+    names = [
+        str(CORPUS / "sd-metadata/png/comfyui.png"),
+        str(CORPUS / "sd-metadata/jpg/swarmui.jpg"),
+        str(CORPUS / "sd-metadata/webp/sd-webui.webp"),
+        str(CORPUS / "sd-metadata/png/novelai-curated.png"),  # its signature needs the pixels
+    ]
+    code, full, _ = run(capsys, "inspect", "--json", *names)
+    assert code == 0
+    code, fast, _ = run(capsys, "inspect", "--metadata-only", "--json", *names)
+    assert code == 0
+    for whole, metadata in zip(full.splitlines(), fast.splitlines(), strict=True):
+        a, b = json.loads(whole), json.loads(metadata)
+        for key in ("file", "tool", "generation", "labels", "extra", "raw", "width", "height"):
+            assert a[key] == b[key], key
+        assert a["container"] == b["container"]
+        assert a["verification"] is not None and b["verification"] is None
+    assert json.loads(fast.splitlines()[3])["extra"]["novelai_signature"] == "valid"
+    code, text, _ = run(capsys, "inspect", "--metadata-only", names[0])
+    assert code == 0
+    assert "  tool: comfyui" in text and "verification" not in text
+    assert "  png:tEXt:prompt: {" in text
