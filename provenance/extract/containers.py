@@ -156,8 +156,9 @@ def _has_generation_metadata(meta: ContainerMetadata) -> bool:
 
 
 #: Bytes read first from a file: the signature, the header and the metadata chunks that usually
-#: precede the image data; the rest is read only where a chunk lies beyond them.
-HEAD_BYTES = 64 * 1024
+#: precede the image data; a chunk beyond them is read with one more ``pread`` (16 KiB was
+#: measurably faster than 64 KiB for 512x512 A1111 PNGs, whose metadata takes under 1 KiB).
+HEAD_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ __all__ = ["Infotext", "found_from_infotext", "parse_infotext", "read", "read_st
 RE_PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 _AFTER_JSON = re.compile(r"\s*(?:,|$)")
 _NEGATIVE = "Negative prompt:"
+_FORGE = re.compile(r"f\d")
+_REFORGE = re.compile(r"-v\d")
 _DECODER = json.JSONDecoder()
 
 #: Generation keys and the parameter names that hold them (matched ignoring case).
@@ -45,6 +47,7 @@ _PARAM_KEYS = {
     "model_hash": ("Model hash",),
     "scheduler": ("Schedule type", "Scheduler"),
 }
+_PARAM_KEYS_LOWER = {target: [n.lower() for n in names] for target, names in _PARAM_KEYS.items()}
 
 
 @dataclass
@@ -58,6 +61,14 @@ class Infotext:
 
 def param_pairs(line: str) -> list[tuple[str, Any]]:
     """The ``Key: value`` pairs of a parameter line, in order (see the module docstring)."""
+    if "{" not in line and "[" not in line:  # no JSON value: the webui's own matches
+        return [(key, _unquoted(value)) for key, value in RE_PARAM.findall(line)]
+    return _pairs_by_search(line)
+
+
+def _pairs_by_search(line: str) -> list[tuple[str, Any]]:
+    """:func:`param_pairs` match by match, reading a value that starts with ``{`` or ``[`` as
+    JSON when it is."""
     pairs: list[tuple[str, Any]] = []
     pos = 0
     while pos < len(line):
@@ -72,12 +83,17 @@ def param_pairs(line: str) -> list[tuple[str, Any]]:
                 pairs.append((key, obj))
                 pos = end
                 continue
-        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-            with contextlib.suppress(ValueError):  # else the webui keeps the text as written
-                value = json.loads(value)
-        pairs.append((key, value))
+        pairs.append((key, _unquoted(value)))
         pos = max(match.end(), pos + 1)
     return pairs
+
+
+def _unquoted(value: str) -> Any:
+    """A value in double quotes read as the JSON string it is; anything else as written."""
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        with contextlib.suppress(ValueError):  # else the webui keeps the text as written
+            return json.loads(value)
+    return value
 
 
 def _json_at(line: str, start: int) -> tuple[Any, int] | None:
@@ -90,23 +106,30 @@ def _json_at(line: str, start: int) -> tuple[Any, int] | None:
     return (obj, after.end()) if after else None
 
 
-def _is_param_line(line: str) -> bool:
-    return len(RE_PARAM.findall(line)) >= 3 or len(param_pairs(line)) >= 3
+def _param_line_pairs(line: str) -> list[tuple[str, Any]] | None:
+    """The line's pairs when it is a parameter line (three pairs by the webui's pattern or by
+    :func:`param_pairs`), else None."""
+    pairs = param_pairs(line)
+    if len(pairs) >= 3 or len(RE_PARAM.findall(line)) >= 3:
+        return pairs
+    return None
 
 
 def parse_infotext(text: str) -> Infotext:
     """Split an infotext into prompt, negative prompt and parameters (never raises)."""
     lines = text.strip().split("\n")
-    params_line: str | None = None
+    pairs = _param_line_pairs(lines[-1])
     trailing: list[str] = []
-    if _is_param_line(lines[-1]):
-        params_line = lines.pop()
+    if pairs is not None:
+        lines.pop()
     else:
         for index in range(len(lines) - 2, -1, -1):
             line = lines[index]
-            if line.lstrip().startswith("Steps:") and _is_param_line(line):
-                params_line, trailing, lines = line, lines[index + 1 :], lines[:index]
-                break
+            if line.lstrip().startswith("Steps:"):
+                pairs = _param_line_pairs(line)
+                if pairs is not None:
+                    trailing, lines = lines[index + 1 :], lines[:index]
+                    break
     prompt_lines: list[str] = []
     negative_lines: list[str] | None = None
     for line in lines:
@@ -118,15 +141,11 @@ def parse_infotext(text: str) -> Infotext:
             negative_lines.append(line)
         else:
             prompt_lines.append(line)
-    params: dict[str, Any] = {}
-    if params_line is not None:
-        for key, value in param_pairs(params_line):
-            params[key] = value  # a repeated key: the last one wins, as in the webui
     return Infotext(
         prompt="\n".join(prompt_lines),
         negative_prompt=None if negative_lines is None else "\n".join(negative_lines),
-        params=params,
-        has_params=params_line is not None,
+        params=dict(pairs or ()),  # a repeated key: the last one wins, as in the webui
+        has_params=pairs is not None,
         trailing=trailing,
     )
 
@@ -145,9 +164,9 @@ def tool_of(params: dict[str, Any]) -> tuple[str, str | None]:
             return "comfyui", None
         if version.lower().startswith("fooocus"):
             return "fooocus", version
-        if re.match(r"f\d", version):
+        if _FORGE.match(version):
             # reForge: "f1.0.0v2-v1.10.1RC-latest-…"; Forge: "f2.0.1v1.10.1-previous-…"
-            return ("reforge" if re.search(r"-v\d", version) else "forge"), version
+            return ("reforge" if _REFORGE.search(version) else "forge"), version
         if version.lower() in ("neo", "classic") or version.lower().startswith("neo"):
             return "forge", version
     return "a1111", version
@@ -159,9 +178,9 @@ def found_from_infotext(info: Infotext, source: str, tool: str | None = None) ->
     generation: dict[str, Any] = {"prompt": info.prompt, "negative_prompt": info.negative_prompt}
     lowered = {k.lower(): k for k in info.params}
     used: set[str] = set()
-    for target, names in _PARAM_KEYS.items():
+    for target, names in _PARAM_KEYS_LOWER.items():
         for candidate in names:
-            key = lowered.get(candidate.lower())
+            key = lowered.get(candidate)
             if key is not None:
                 generation[target] = info.params[key]
                 used.add(key)

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from provenance import SignedImage
 from provenance.extract import interpret as interpret_package
@@ -1078,3 +1080,40 @@ def test_corpus_values_cut_and_shuffled_never_raise() -> None:
             result = interpret(damaged)
             failures = [p for p in result.raw.get("problems", []) if "failed" in p]
             assert not failures, (name, failures)
+
+
+_INFOTEXT_PIECES = st.sampled_from(
+    [
+        "Steps",
+        ": ",
+        "20",
+        ", ",
+        "Sampler",
+        "Euler a",
+        '"',
+        '\\"',
+        "Size",
+        "512x512",
+        " ",
+        "-",
+        "/",
+        "CFG scale",
+        "7.5",
+        "Lora hashes",
+        "a: b, c: d",
+        ",",
+        ":",
+        "x",
+        "é",
+        "漂亮",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(st.lists(_INFOTEXT_PIECES, max_size=40).map("".join))
+def test_parameter_lines_without_json_split_as_match_by_match(line: str) -> None:
+    """The fast split of a parameter line without ``{``/``[`` is the webui's match-by-match."""
+    from provenance.extract.interpret.a1111 import _pairs_by_search
+
+    assert param_pairs(line) == _pairs_by_search(line)

@@ -55,12 +55,13 @@ def test_damaged_files_read_the_same_by_path_as_by_bytes(
     name, data, what = case
     path = tmp_path_factory.mktemp("mutated") / "file"
     path.write_bytes(data)
-    for head in (containers.HEAD_BYTES, 64):
+    saved = containers.HEAD_BYTES
+    for head in (saved, 64):
         containers.HEAD_BYTES = head
         try:
             assert read_metadata_file(path).meta == read_metadata(data), (name, what, head)
         finally:
-            containers.HEAD_BYTES = 64 * 1024
+            containers.HEAD_BYTES = saved
 
 
 def test_the_image_data_of_a_png_is_skipped_not_read(tmp_path: Path) -> None:
