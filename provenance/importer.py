@@ -22,6 +22,8 @@ import hashlib
 import io
 import json
 import os
+import struct
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -134,6 +136,25 @@ class _ViewFile(io.RawIOBase):
         return self.position
 
 
+#: PNG (bit depth, colour type) -> the mode Pillow opens it in, for what generators write.
+_PNG_MODES = {(8, 2): "RGB", (8, 6): "RGBA"}
+
+
+def _png_header(data: memoryview) -> tuple[tuple[int, int], str] | None:
+    """Size and mode from an 8-bit RGB or RGBA PNG's IHDR (intact, with a non-zero size), as
+    Pillow would give them, without Pillow reading the header and metadata chunks once more;
+    None for anything else, which Pillow then reads."""
+    if len(data) < 33 or data[12:16] != b"IHDR":
+        return None
+    width, height, depth, color = struct.unpack_from(">IIBB", data, 16)
+    mode = _PNG_MODES.get((depth, color))
+    if mode is None or not width or not height:
+        return None
+    if zlib.crc32(data[12:29]) != int.from_bytes(data[29:33], "big"):
+        return None
+    return (width, height), mode
+
+
 def examine(
     path: str,
     limits: Limits | None = None,
@@ -157,18 +178,22 @@ def examine(
     extraction = interpret(meta, data)
     ours = any(v.location.endswith(":AIGCProvenance") for v in meta.values)  # verify decides
     pdigest = phash = None
+    header = None if bind_pixels or fmt != "png" else _png_header(data)
     try:
-        source = io.BytesIO(data) if bind_pixels else io.BufferedReader(_ViewFile(data))
-        with Image.open(source) as image:  # exactly the bytes that were digested
-            size, mode = image.size, canonical_mode(image.mode)
-            if bind_pixels:
-                if image.width * image.height > limits.max_pixels:
-                    return Examined(
-                        path, digest, error=f"{image.width}x{image.height} is too large"
-                    )
-                image.load()
-                pixels = canonical_image(image)
-                pdigest, phash = pixel_digest(pixels), perceptual_hash(pixels)
+        if header is not None:
+            size, mode = header
+        else:
+            source = io.BytesIO(data) if bind_pixels else io.BufferedReader(_ViewFile(data))
+            with Image.open(source) as image:  # exactly the bytes that were digested
+                size, mode = image.size, canonical_mode(image.mode)
+                if bind_pixels:
+                    if image.width * image.height > limits.max_pixels:
+                        return Examined(
+                            path, digest, error=f"{image.width}x{image.height} is too large"
+                        )
+                    image.load()
+                    pixels = canonical_image(image)
+                    pdigest, phash = pixel_digest(pixels), perceptual_hash(pixels)
     except UnidentifiedImageError:
         return Examined(path, digest, error="the image header cannot be read (not a valid image)")
     except Exception as exc:

@@ -1,0 +1,51 @@
+"""``import`` takes an 8-bit RGB/RGBA PNG's size and mode from its IHDR instead of opening it
+with Pillow: the two must agree, and anything else must still go to Pillow."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from provenance.binding import canonical_mode
+from provenance.importer import _png_header
+
+
+def _png(mode: str, **save: object) -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, (37, 21)).save(buffer, "PNG", **save)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("mode", "save", "fast"),
+    [
+        ("RGB", {}, True),
+        ("RGBA", {}, True),
+        ("RGB", {"interlace": 1}, True),
+        ("RGB", {"transparency": (0, 0, 0)}, True),
+        ("L", {}, False),
+        ("LA", {}, False),
+        ("P", {}, False),
+        ("1", {}, False),
+        ("I;16", {}, False),
+    ],
+)
+def test_the_ihdr_header_is_what_pillow_says_or_left_to_pillow(
+    mode: str, save: dict[str, object], fast: bool
+) -> None:
+    data = _png(mode, **save)
+    with Image.open(io.BytesIO(data)) as image:
+        pillow = (image.size, canonical_mode(image.mode))
+    header = _png_header(memoryview(data))
+    assert header == (pillow if fast else None)
+
+
+def test_a_damaged_ihdr_is_left_to_pillow() -> None:
+    data = bytearray(_png("RGB"))
+    data[18] ^= 0x01  # the width changes; the CRC no longer matches
+    assert _png_header(memoryview(data)) is None
+    empty = bytearray(_png("RGB"))
+    empty[16:20] = b"\0\0\0\0"  # width 0 (and a CRC that no longer matches either)
+    assert _png_header(memoryview(empty)) is None
