@@ -1,11 +1,12 @@
 """Reading one file field of a ``multipart/form-data`` upload, capped.
 
 The body is read as it arrives, counted against ``limit`` plus :data:`FRAMING_BYTES` (413
-``too_large`` past it, before anything more is read), appended to one buffer, and split with
-``bytearray.find`` (C speed: a per-byte parser in Python cost more than the verification of a
-large PNG). The buffer is then cut down to the first part named ``field`` in place, so a large
-upload is copied once, from the network chunks into the buffer (joining the chunks and then
-slicing the part out were two more copies of the whole upload). One byte over ``limit`` is 413.
+``too_large`` past it, before anything more is read), joined once into a ``bytearray`` and
+split with ``bytearray.find`` (C speed: a per-byte parser in Python cost more than the
+verification of a large PNG). The buffer is then cut down to the first part named ``field`` in
+place, so a large upload is copied once, from the network chunks into the buffer (slicing the
+part out was one more copy of the whole upload; filling a buffer of the declared length cost a
+zero-fill more, and appending to a growing one several copies). One byte over ``limit`` is 413.
 Nothing is spooled to disk. A body with more than :data:`MAX_PARTS` parts, a part with headers
 over :data:`MAX_HEADER_BYTES`, a missing closing boundary or another broken structure is 422
 ``invalid_request``.
@@ -133,9 +134,12 @@ async def read_file_field(request: Request, field: str, limit: int) -> Upload:
     if kind != b"multipart/form-data" or not boundary or len(boundary) > 200:
         raise _invalid(f"send the image as multipart/form-data with a field named {field}")
     cap = limit + FRAMING_BYTES
-    body = bytearray()
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
-        if len(body) + len(chunk) > cap:
+        size += len(chunk)
+        if size > cap:
             raise _too_large(limit)
-        body += chunk
-    return parse_file_field(body, boundary, field, limit)
+        chunks.append(chunk)
+    # joined into a bytearray: one copy, and parse_file_field cuts it down in place
+    return parse_file_field(bytearray().join(chunks), boundary, field, limit)
