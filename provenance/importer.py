@@ -18,6 +18,7 @@ stopping the run. The heavy part (reading, interpreting, decoding) runs in ``wor
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -136,6 +137,20 @@ class _ViewFile(io.RawIOBase):
         return self.position
 
 
+@functools.lru_cache(maxsize=256)
+def _real_folder(folder: str) -> str:
+    return os.path.realpath(folder)
+
+
+def _real_path(path: str) -> str:
+    """``os.path.realpath`` with each folder resolved once per run (cleared by
+    :func:`import_files`): a file of a folder costs one ``lstat``, not one per path part."""
+    if os.path.islink(path):
+        return os.path.realpath(path)
+    folder, name = os.path.split(path)
+    return os.path.join(_real_folder(folder or "."), name)
+
+
 #: PNG (bit depth, colour type) -> the mode Pillow opens it in, for what generators write.
 _PNG_MODES = {(8, 2): "RGB", (8, 6): "RGBA"}
 
@@ -144,7 +159,7 @@ def _png_header(data: memoryview) -> tuple[tuple[int, int], str] | None:
     """Size and mode from an 8-bit RGB or RGBA PNG's IHDR (intact, with a non-zero size), as
     Pillow would give them, without Pillow reading the header and metadata chunks once more;
     None for anything else, which Pillow then reads."""
-    if len(data) < 33 or data[12:16] != b"IHDR":
+    if len(data) < 33 or bytes(data[12:16]) != b"IHDR":
         return None
     width, height, depth, color = struct.unpack_from(">IIBB", data, 16)
     mode = _PNG_MODES.get((depth, color))
@@ -209,7 +224,7 @@ def examine(
     found = Examined(
         path,
         digest,
-        real_path=os.path.realpath(path),
+        real_path=_real_path(path),
         ours=ours,
         format=fmt,
         width=size[0],
@@ -357,6 +372,7 @@ def _examined(
         for path in paths:
             yield examine(path, limits, bind_pixels, key_id)
         return
+    schema.prepare()  # the workers build records: each inherits the compiled validator
     with ProcessPoolExecutor(max_workers=workers) as pool:
         n = len(paths)
         yield from pool.map(
@@ -393,6 +409,7 @@ def import_files(
     record also binds its pixels and perceptual hash (implied by ``sign_copies_to``, which
     decodes anyway). ``on_file(path, outcome)`` is called per file."""
     bind_pixels = bind_pixels or sign_copies_to is not None
+    _real_folder.cache_clear()  # folders are resolved afresh in each run
     report = ImportReport()
     limits = limits or Limits()
     batch = _Batch(catalog)

@@ -1,15 +1,18 @@
-"""``import`` takes an 8-bit RGB/RGBA PNG's size and mode from its IHDR instead of opening it
-with Pillow: the two must agree, and anything else must still go to Pillow."""
+"""The short cuts ``import`` takes per file must give what the long way gives: an 8-bit RGB/RGBA
+PNG's size and mode from its IHDR (what Pillow says; anything else still goes to Pillow), and a
+file's real path with its folder resolved once (what ``os.path.realpath`` says)."""
 
 from __future__ import annotations
 
 import io
+import os
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from provenance.binding import canonical_mode
-from provenance.importer import _png_header
+from provenance.importer import _png_header, _real_folder, _real_path
 
 
 def _png(mode: str, **save: object) -> bytes:
@@ -49,3 +52,15 @@ def test_a_damaged_ihdr_is_left_to_pillow() -> None:
     empty = bytearray(_png("RGB"))
     empty[16:20] = b"\0\0\0\0"  # width 0 (and a CRC that no longer matches either)
     assert _png_header(memoryview(empty)) is None
+
+
+def test_real_paths_are_what_realpath_says(tmp_path: Path) -> None:
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "real" / "sub" / "a.png").write_bytes(b"")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    (tmp_path / "real" / "sub" / "b.png").symlink_to(tmp_path / "real" / "sub" / "a.png")
+    _real_folder.cache_clear()
+    for path in ("link/sub/a.png", "link/sub/b.png", "link/sub/../sub/a.png", "real/sub/a.png"):
+        full = str(tmp_path / path)
+        assert _real_path(full) == os.path.realpath(full)
+    assert _real_path(str(tmp_path / "link/sub/b.png")) == str(tmp_path / "real/sub/a.png")
