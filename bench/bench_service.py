@@ -819,14 +819,27 @@ def summarize(res: dict[str, Any]) -> dict[str, Any]:
 # --- report --------------------------------------------------------------------------------
 
 
+def uvicorn_choice() -> str:
+    """What uvicorn's ``auto`` settings (``serve`` uses them) pick: httptools and uvloop when
+    they are installed, else h11 and asyncio."""
+    from importlib.util import find_spec
+
+    protocol = "httptools" if find_spec("httptools") else "h11"
+    loop = "uvloop" if find_spec("uvloop") else "asyncio"
+    return f"{protocol} protocol, {loop} event loop"
+
+
 def machine_rows(args: argparse.Namespace, started: dt.datetime, code: str) -> list[list[str]]:
     rows = [
         ["CPU", cpu_model()],
         ["cores", cores()],
         ["memory", memory_total()],
         ["Python", sys.version.split()[0]],
-        ["uvicorn", f"{version('uvicorn')} (HTTP: h11 {version('h11')}; event loop: asyncio)"],
-        ["uvloop / httptools", f"{version('uvloop')} / {version('httptools')}"],
+        ["uvicorn", f"{version('uvicorn')} (its `auto` choice: {uvicorn_choice()})"],
+        [
+            "uvloop / httptools / h11",
+            f"{version('uvloop')} / {version('httptools')} / {version('h11')}",
+        ],
         ["FastAPI / Starlette", f"{version('fastapi')} / {version('starlette')}"],
         ["python-multipart", version("python-multipart")],
         ["SQLAlchemy", version("sqlalchemy")],
