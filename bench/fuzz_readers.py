@@ -16,7 +16,11 @@ First every corpus file is read as it is (the time per file is printed). Then th
 called without :func:`read_metadata`'s safety net, so every exception is a
 reader bug: the script prints the number of inputs tried, the slowest input, and each distinct
 unhandled exception (type and place) with one example; ``--save`` writes the failing inputs.
-Exit status 1 when an exception was found or an input took longer than ``--max-ms``.
+``--by-path`` also writes each input to a file and reads it with ``read_metadata_file`` (which
+seeks over a PNG's image data; its first read cut to 64 bytes, so that every later chunk is
+fetched from the file): any difference from ``read_metadata`` on the bytes is a failure too.
+Exit status 1 when an exception or a difference was found or an input took longer than
+``--max-ms``.
 """
 
 from __future__ import annotations
@@ -52,24 +56,36 @@ class Tally:
     failures: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    by_path: Path | None = None  # where each input is written for read_metadata_file
 
     def run(self, data: bytes, what: str) -> None:
         started = time.perf_counter()
         try:
-            containers._read(data, self.limits, True)
+            meta = containers._read(data, self.limits, True)
         except Exception as exc:
             frame = traceback.extract_tb(exc.__traceback__)[-1]
-            key = f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}"
-            self.failures[key] += 1
-            if key not in self.examples:
-                self.examples[key] = f"{what}: {exc}"
-                if self.save:
-                    self.save.mkdir(parents=True, exist_ok=True)
-                    (self.save / f"failure-{len(self.examples)}.bin").write_bytes(data)
+            self._fail(
+                f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}",
+                f"{what}: {exc}",
+                data,
+            )
+        else:
+            if self.by_path is not None:
+                self.by_path.write_bytes(data)
+                if containers.read_metadata_file(self.by_path, limits=self.limits).meta != meta:
+                    self._fail("read_metadata_file differs from read_metadata", what, data)
         elapsed = (time.perf_counter() - started) * 1000
         self.tried += 1
         if elapsed > self.slowest_ms:
             self.slowest_ms, self.slowest = elapsed, what
+
+    def _fail(self, key: str, example: str, data: bytes) -> None:
+        self.failures[key] += 1
+        if key not in self.examples:
+            self.examples[key] = example
+            if self.save:
+                self.save.mkdir(parents=True, exist_ok=True)
+                (self.save / f"failure-{len(self.examples)}.bin").write_bytes(data)
 
     def report(self, seconds: float, engine: str) -> int:
         print(f"engine: {engine}; ran {seconds:.0f} s")
@@ -156,8 +172,14 @@ def main() -> int:
     parser.add_argument("--engine", choices=["hypothesis", "atheris"], default="hypothesis")
     parser.add_argument("--max-ms", type=float, default=2000.0, help="slowest input allowed")
     parser.add_argument("--save", type=Path, help="folder for the inputs that failed")
+    parser.add_argument(
+        "--by-path", action="store_true", help="also compare read_metadata_file on each input"
+    )
     args = parser.parse_args()
     tally = Tally(max_ms=args.max_ms, save=args.save)
+    if args.by_path:
+        tally.by_path = Path(tempfile.mkdtemp(prefix="fuzz-by-path-")) / "input"
+        containers.HEAD_BYTES = 64
     print(f"machine: {cpu_model()}, cores: {cores()}, Python {platform.python_version()}")
     print(f"code: {code_version()}; load average at start: {load_average()}")
     clean_reads()
