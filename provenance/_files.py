@@ -1,5 +1,6 @@
-"""Atomic file writes (temporary file in the same folder, fsync, rename, fsync the folder), and
-reading many whole files through one reused buffer.
+"""Atomic file writes (temporary file in the same folder, fsync, rename, fsync the folder),
+reading many whole files through one reused buffer, and reading a stream (a pipe or device)
+within a limit.
 
 A crash at any point leaves either the old file (or none) or the complete new one, never a
 half-written file under the final name. Temporary files start with ``.`` and end in ``.tmp``.
@@ -11,8 +12,12 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["WholeFileReader", "atomic_write_bytes", "fsync_dir"]
+__all__ = ["WholeFileReader", "atomic_write_bytes", "fsync_dir", "read_stream"]
+
+#: Bytes asked of a stream at a time by :func:`read_stream`.
+STREAM_PIECE = 1 << 20
 
 
 def fsync_dir(directory: Path) -> None:
@@ -91,3 +96,17 @@ class WholeFileReader:
         if filled > size:
             raise ValueError("the file grew while it was read")
         return view[:filled]
+
+
+def read_stream(handle: BinaryIO, limit: int) -> bytes:
+    """What a stream holds, up to ``limit`` bytes, read a piece at a time: memory grows with
+    what arrives, not with the limit (``read(limit)`` would ask for all of it at once)."""
+    pieces: list[bytes] = []
+    left = limit
+    while left > 0:
+        piece = handle.read(min(STREAM_PIECE, left))
+        if not piece:
+            break
+        pieces.append(piece)
+        left -= len(piece)
+    return b"".join(pieces)

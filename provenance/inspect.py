@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provenance._files import read_stream
 from provenance.errors import ContainerError
-from provenance.extract.containers import read_metadata, read_metadata_file
+from provenance.extract.containers import read_metadata, read_metadata_file, sniff_container
 from provenance.extract.interpret import interpret
 from provenance.extract.model import Extraction
 from provenance.extract.png import Limits, PngScan, scan_png
@@ -79,12 +80,15 @@ def inspect(source: Source, *, policy: TrustPolicy, limits: Limits | None = None
         data, name = bytes(source), "<bytes>"
     else:
         with Path(source).open("rb") as handle:
-            # read(n) allocates n bytes first: ask for what the file holds (one more byte shows
-            # a file over the limit, or one that grew), not for the limit
-            info = os.fstat(handle.fileno())
-            regular = stat.S_ISREG(info.st_mode)  # a pipe's size says nothing
-            size = min(info.st_size, limits.max_file_bytes) if regular else limits.max_file_bytes
-            data, name = handle.read(size + 1), str(source)
+            name, info = str(source), os.fstat(handle.fileno())
+            if stat.S_ISREG(info.st_mode):
+                # read(n) allocates n bytes first: ask for what the file holds (one more byte
+                # shows a file over the limit, or one that grew), not for the limit
+                data = handle.read(min(info.st_size, limits.max_file_bytes) + 1)
+            else:  # a pipe or device: its size says nothing; read it within the limit
+                data = read_stream(handle, 64)
+                if sniff_container(data) is not None:  # /dev/zero and the like stop here
+                    data += read_stream(handle, limits.max_file_bytes + 1 - len(data))
     report = verify(data, policy=policy, limits=limits, name=name)
     result = Inspection(source=report.source, report=report, container=report.container)
     meta = read_metadata(data, limits=limits)  # never raises

@@ -28,6 +28,7 @@ import stat
 from dataclasses import dataclass
 from typing import Literal
 
+from provenance._files import read_stream
 from provenance.extract._collect import Collector
 from provenance.extract.jpeg import read_jpeg
 from provenance.extract.model import ContainerMetadata, Format
@@ -198,7 +199,9 @@ def read_metadata_file(
         fd = handle.fileno()
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):  # a pipe or device: its size says nothing
-            data = handle.read(limits.max_file_bytes + 1)
+            data = read_stream(handle, HEAD_BYTES)
+            if detect_format(data) is not None:  # /dev/zero and the like stop at their head
+                data += read_stream(handle, limits.max_file_bytes + 1 - len(data))
             return FileMetadata(read_metadata(data, limits=limits, stealth=stealth), data)
         size = info.st_size
         head = os.pread(fd, min(size, HEAD_BYTES), 0)

@@ -276,6 +276,20 @@ def test_inspect_json_gives_one_normalized_view_per_file_in_order(
     assert views[0]["raw"]["webp:exif:ExifIFD:UserComment"]
 
 
+def test_inspect_of_a_device_that_never_ends_stops_at_its_first_bytes(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``inspect /dev/zero`` used to read the whole 1 GiB limit before saying "not an image"."""
+    rchar = lambda: int(Path("/proc/self/io").read_text().split("rchar:")[1].split()[0])  # noqa: E731
+    before = rchar()
+    code, out, _ = run(capsys, "inspect", "--json", "/dev/zero")
+    assert code == 0
+    assert rchar() - before < 1 << 20
+    view = json.loads(out)
+    assert view["verification"]["status"] == "malformed"
+    assert "does not start with a known image signature" in json.dumps(view["verification"])
+
+
 def test_inspect_metadata_only_gives_the_same_view_without_verifying(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -17,7 +17,9 @@ from provenance.extract import containers
 from provenance.extract.containers import read_metadata, read_metadata_file
 from provenance.extract.png import Limits
 from tests.provenance.extract.builders import stealth_png
-from tests.provenance.extract.mutations import corpus_files, mutated_files
+from tests.provenance.extract.mutations import CORPUS, corpus_files, mutated_files
+
+CORPUS_PNG = CORPUS / "sd-metadata/png/comfyui.png"
 
 
 def _chunk(ctype: bytes, body: bytes) -> bytes:
@@ -114,3 +116,24 @@ def test_a_file_over_the_size_limit_is_reported_without_reading_it(tmp_path: Pat
 def test_a_missing_file_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         read_metadata_file(tmp_path / "missing.png")
+
+
+def test_a_device_that_never_ends_is_read_only_as_far_as_its_head() -> None:
+    read_before = _bytes_read()
+    found = read_metadata_file("/dev/zero")
+    assert _bytes_read() - read_before <= containers.HEAD_BYTES + 4096  # + reading /proc
+    assert found.meta.problems == ["not a PNG, JPEG or WebP file (unknown signature)"]
+
+
+def test_an_image_from_a_pipe_is_read_whole(tmp_path: Path) -> None:
+    import threading
+
+    data = CORPUS_PNG.read_bytes()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,))
+    writer.start()
+    found = read_metadata_file(fifo)
+    writer.join()
+    assert found.data == data
+    assert found.meta == read_metadata(data)
