@@ -193,7 +193,9 @@ def examine(
     extraction = interpret(meta, data)
     ours = any(v.location.endswith(":AIGCProvenance") for v in meta.values)  # verify decides
     pdigest = phash = None
-    header = None if bind_pixels or fmt != "png" else _png_header(data)
+    # a clean PNG's size and mode from its IHDR; a damaged one goes to Pillow, as always
+    clean_png = fmt == "png" and not bind_pixels and not meta.problems
+    header = _png_header(data) if clean_png else None
     try:
         if header is not None:
             size, mode = header

@@ -64,3 +64,17 @@ def test_real_paths_are_what_realpath_says(tmp_path: Path) -> None:
         full = str(tmp_path / path)
         assert _real_path(full) == os.path.realpath(full)
     assert _real_path(str(tmp_path / "link/sub/b.png")) == str(tmp_path / "real/sub/a.png")
+
+
+def test_a_png_cut_short_after_its_header_is_still_refused(tmp_path: Path) -> None:
+    """The short cut is for clean files: a damaged PNG goes to Pillow, which refuses it."""
+    from provenance.importer import examine
+
+    whole = tmp_path / "whole.png"
+    whole.write_bytes(_png("RGB"))
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(_png("RGB")[:40])
+    assert examine(str(whole), key_id="k").error is None
+    assert examine(str(cut), key_id="k").error == (
+        "the image header cannot be read (not a valid image)"
+    )
