@@ -57,6 +57,7 @@ def test_export_verify_inspect(
     result = json.loads(text)
     assert result["parent_record_id"] == signed["record_id"]
     assert result["sidecar"] == str(out) + ".json"
+    assert result["record_in_sidecar_only"] is False
     assert Path(signed["file"]).read_bytes() == before
 
     code, text, err = run(capsys, *home, "verify", str(out), "--json")
@@ -170,3 +171,44 @@ def test_transparent_and_colour_managed_sources_export_and_verify(
         assert code == 0, err
         code, text, _ = run(capsys, *home, "verify", "--json", "--pixels", str(out))
         assert code == 0 and json.loads(text)["status"] == "verified", text
+
+
+def test_oversized_record_is_said_in_text_and_json(
+    tmp_path: Path, home: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a record over one 64 KB APP1 segment: the copy holds a shortened form, the sidecar the
+    # full one, and both output modes say so
+    photo = tmp_path / "photo.png"
+    sample_image(size=(80, 64)).save(photo)
+    assert run(capsys, *home, "keys", "init")[0] == 0
+    prompt = "很长的提示 " + "a very long prompt, " * 2900
+    signed = tmp_path / "long.png"
+    code, _, err = run(capsys, *home, "sign", str(photo), "--prompt", prompt, "--out", str(signed))
+    assert code == 0, err
+
+    out = tmp_path / "long.jpg"
+    code, text, err = run(
+        capsys, *home, "export-image", str(signed), "--format", "jpeg", "--out", str(out)
+    )
+    assert code == 0, err
+    assert (
+        f"the record is too large for the file: its full signed form is in {out}.json "
+        "(keep the two together)"
+    ) in text
+
+    again = tmp_path / "long.webp"
+    code, text, err = run(
+        capsys, *home, "export-image", str(signed), "--format", "webp", "--out", str(again),
+        "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(text)
+    assert result["record_in_sidecar_only"] is True
+    assert result["sidecar"] == f"{again}.json"
+
+    code, text, err = run(capsys, *home, "verify", str(again), "--json")
+    assert code == 0, err
+    report = json.loads(text)
+    assert report["status"] == "verified"
+    codes = {finding["code"] for finding in report["findings"]}
+    assert {"record_in_sidecar", "metadata_truncated"} <= codes

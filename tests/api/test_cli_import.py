@@ -3,12 +3,16 @@ untouched, signed copies (or sidecars where a file's own signature must stay int
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -49,8 +53,9 @@ def digests(folder: Path) -> dict[str, bytes]:
     return {str(p): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])  # in this process; in a pool of processes
 def test_import_is_idempotent_and_lists_unreadable_files(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: str
 ) -> None:
     folder = tmp_path / "in"
     a1111_folder(folder / "sub", 3)
@@ -61,7 +66,9 @@ def test_import_is_idempotent_and_lists_unreadable_files(
     before = digests(folder)
     home = ["--home", str(tmp_path / "home")]
 
-    code, out, _ = run(capsys, *home, "import", str(folder), "--json")  # not recursive
+    code, out, _ = run(
+        capsys, *home, "import", str(folder), "--workers", workers, "--json"
+    )  # not recursive
     report = json.loads(out)
     assert code == 1  # two files could not be read, and say why
     assert [Path(i["file"]).name for i in report["imported"]] == ["swarmui.jpg"]
@@ -70,14 +77,18 @@ def test_import_is_idempotent_and_lists_unreadable_files(
     assert "not a PNG, JPEG or WebP image" in reasons["notes.jpg"]
     assert reasons["broken.png"] == "the image header cannot be read (not a valid image)"
 
-    code, out, _ = run(capsys, *home, "import", str(folder), "--recursive", "--json")
+    code, out, _ = run(
+        capsys, *home, "import", str(folder), "--recursive", "--workers", workers, "--json"
+    )
     report = json.loads(out)
     assert len(report["imported"]) == 3 and len(report["skipped"]) == 2
     reasons = sorted(item["reason"] for item in report["skipped"])
     assert reasons[0].startswith("already imported as ")
     assert reasons[1].startswith("same file as ") and reasons[1].endswith("0000.png")
     assert {i["tool"] for i in report["imported"]} == {"a1111"}
-    code, out, _ = run(capsys, *home, "import", str(folder), "--recursive", "--json")
+    code, out, _ = run(
+        capsys, *home, "import", str(folder), "--recursive", "--workers", workers, "--json"
+    )
     report = json.loads(out)
     assert report["imported"] == [] and len(report["skipped"]) == 5
     assert digests(folder) == before  # originals never modified
@@ -124,7 +135,7 @@ def test_import_with_sign_writes_verified_copies_and_keeps_foreign_signatures(
 
 
 def test_import_killed_halfway_resumes_without_duplicates(tmp_path: Path) -> None:
-    paths = a1111_folder(tmp_path / "in", 200)
+    paths = a1111_folder(tmp_path / "in", 600)  # time to catch it after its first commits
     home = tmp_path / "home"
     argv = [
         sys.executable,
@@ -170,6 +181,42 @@ def test_import_killed_halfway_resumes_without_duplicates(tmp_path: Path) -> Non
                 select(func.count(func.distinct(RecordRow.source_digest)))
             ).scalar_one()
     assert distinct == len(paths)
+
+
+def _run_on_a_terminal(argv: list[str]) -> tuple[int, str, str]:
+    """Run ``argv`` with its standard error on a pseudo-terminal: (exit code, stdout, stderr)."""
+    leader, follower = pty.openpty()
+    # 24 rows, 100 columns: a terminal of size 0x0 gets an empty bar
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        done = subprocess.run(
+            argv, stdout=subprocess.PIPE, stderr=follower, text=True, check=False, timeout=120
+        )
+    finally:
+        os.close(follower)
+    shown = b""
+    try:
+        while chunk := os.read(leader, 65536):
+            shown += chunk
+    except OSError:  # EIO: the terminal's other end is closed and everything was read
+        pass
+    finally:
+        os.close(leader)
+    return done.returncode, done.stdout, shown.decode("utf-8", "replace")
+
+
+def test_import_shows_a_progress_bar_on_a_terminal_and_none_with_json(tmp_path: Path) -> None:
+    a1111_folder(tmp_path / "in", 5)
+    base = [sys.executable, "-m", "api", "--home", str(tmp_path / "home")]
+    code, out, shown = _run_on_a_terminal([*base, "import", str(tmp_path / "in")])
+    assert code == 0, shown
+    assert "importing: 100%" in shown and "5/5" in shown
+    assert out.strip() == "imported 5, skipped 0 (already catalogued), unreadable 0"
+
+    code, out, shown = _run_on_a_terminal([*base, "import", str(tmp_path / "in"), "--json"])
+    assert code == 0, shown
+    assert "importing" not in shown  # a script reads stdout; nothing is drawn
+    assert len(json.loads(out)["skipped"]) == 5
 
 
 def test_our_own_signed_files_keep_their_records(

@@ -61,14 +61,18 @@ def _free_port() -> int:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_real_server_on_loopback_answers(site: Site, tmp_path: Path, workers: int) -> None:
-    """``serve`` passes --home and --catalog on to uvicorn's workers, and answers on kept-alive
-    connections without waiting for delayed ACKs (TCP_NODELAY, also with several workers)."""
+    """``serve`` passes --home, --catalog and --host on to uvicorn's workers, and answers on
+    kept-alive connections without waiting for delayed ACKs (TCP_NODELAY, also with several
+    workers). Every new connection (the kernel hands each to one of the workers) sees what
+    the others wrote: a rating and the audit log live in the catalog, not in a worker."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIGC_PROV_")}
     env["HF_HUB_OFFLINE"] = "1"
+    env["AIGC_PROV_TOKEN_HASHES"] = hash_token("serve-test-token")
     log = tmp_path / "server.log"
     command = [sys.executable, "-m", "api", "--home", str(site.home), "--catalog", site.url]
-    command += ["serve", "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    command += ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    command += ["--log-level", "warning"]
     with log.open("wb") as output:
         server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -95,8 +99,23 @@ def test_a_real_server_on_loopback_answers(site: Site, tmp_path: Path, workers: 
             data=body,
             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert json.load(response)["status"] == "verified"
+        for _ in range(4):  # urllib opens a new connection for each request
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert json.load(response)["status"] == "verified"
+        auth = {"Authorization": "Bearer serve-test-token", "Content-Type": "application/json"}
+        record_id = site.record_ids[0]
+        rate = urllib.request.Request(
+            f"{base}/v1/records/{record_id}/rating", data=b'{"rating": 4}', headers=auth
+        )
+        with urllib.request.urlopen(rate, timeout=10) as response:
+            assert json.load(response)["rating"] == 4
+        for _ in range(6):
+            with urllib.request.urlopen(f"{base}/v1/records/{record_id}", timeout=10) as response:
+                assert json.load(response)["summary"]["rating"] == 4
+            audit = urllib.request.Request(f"{base}/v1/audit", headers=auth)
+            with urllib.request.urlopen(audit, timeout=10) as response:
+                logged = [row for row in json.load(response)["entries"] if row["origin"] == "api"]
+            assert len(logged) == 4
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         times = []
         try:
