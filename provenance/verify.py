@@ -54,8 +54,9 @@ from provenance._version import SOFTWARE_NAME
 from provenance.binding import perceptual_hash, pixel_digest
 from provenance.embed import png_chunk
 from provenance.errors import ContainerError, EnvelopeError, SchemaError, VerificationError
-from provenance.extract.containers import sniff_container
+from provenance.extract.containers import read_metadata, sniff_container
 from provenance.extract.exif import decode_user_comment
+from provenance.extract.interpret import interpret
 from provenance.extract.png import (
     PNG_SIGNATURE,
     Buffer,
@@ -290,7 +291,7 @@ def _verify(
         if container in ("jpeg", "webp") and _find(data, _OUR_XMP_NS) >= 0:
             _verify_export(report, data, container, policy, limits, force_pixels, path)
         else:
-            _not_read(report, container)
+            _not_read(report, container, data, limits)
         return
 
     # (2) one bounded pass over the chunks
@@ -834,14 +835,52 @@ def _find(data: Buffer, needle: bytes) -> int:
     return data.find(needle)
 
 
-def _not_read(report: VerificationReport, container: str) -> None:
+#: How a foreign JPEG/WebP's AI labels are named in the ``foreign_metadata`` finding.
+_LABEL_NAMES = {
+    "c2pa": "C2PA manifest",
+    "iptc": "IPTC DigitalSourceType",
+    "tc260": "TC260 AIGC label",
+}
+
+
+def _not_read(report: VerificationReport, container: str, data: Buffer, limits: Limits) -> None:
+    if container not in ("jpeg", "webp"):
+        report.fail(
+            Status.NO_PROVENANCE,
+            f"{container.upper()} files are not read for embedded provenance yet "
+            "(this version reads PNG, JPEG and WebP)",
+        )
+        return
+    foreign = _foreign_metadata(data, limits)
+    if foreign:
+        report.fail(
+            Status.FOREIGN_METADATA,
+            "no aigc-provenance record; found another tool's metadata (not checked): "
+            + ", ".join(foreign),
+        )
+        return
     report.fail(
         Status.NO_PROVENANCE,
-        f"{container.upper()} files are not read for embedded provenance yet "
-        "(this version reads PNG)"
-        if container not in ("jpeg", "webp")
-        else f"no aigc-provenance record in this {container.upper()} file (no XMP packet of ours)",
+        f"no aigc-provenance record in this {container.upper()} file (no XMP packet of ours)",
     )
+
+
+def _foreign_metadata(data: Buffer, limits: Limits) -> list[str]:
+    """What another tool wrote into a JPEG or WebP: the generator the readers recognise, AI
+    labels, or XMP (pixels are not decoded: no stealth payload is looked for)."""
+    meta = read_metadata(data, limits=limits, stealth=False)
+    view = interpret(meta)
+    found = []
+    tool = view.tool.get("name")
+    if tool is not None and tool != "c2pa":  # a C2PA-only file is named by its label below
+        found.append(f"{tool} generation data")
+    for label in view.labels:
+        name = _LABEL_NAMES[label.scheme]
+        if name not in found:
+            found.append(name)
+    if meta.xmp and not found:
+        found.append("XMP")
+    return found
 
 
 def _verify_export(
@@ -861,7 +900,7 @@ def _verify_export(
         report.fail(Status.MALFORMED, str(exc))
         return
     if not any(_OUR_XMP_NS.decode() in packet for packet in scan.xmp):
-        _not_read(report, fmt)
+        _not_read(report, fmt, data, limits)
         return
     if len(scan.xmp) > 1:
         report.fail(

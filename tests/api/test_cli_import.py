@@ -99,6 +99,16 @@ def test_import_is_idempotent_and_lists_unreadable_files(
     code, out, _ = run(capsys, *home, "search", "--model", "sd15", "--json")
     assert len(json.loads(out)["results"]) == 3
 
+    # an imported JPEG is found in the catalog by its bytes; without the catalog, verification
+    # says which tool's metadata it carries
+    swarm = str(folder / "swarmui.jpg")
+    code, out, _ = run(capsys, *home, "verify", swarm, "--json")
+    assert json.loads(out)["status"] == "catalog_match"
+    code, out, _ = run(capsys, *home, "verify", "--no-catalog", swarm, "--json")
+    report = json.loads(out)
+    assert report["status"] == "foreign_metadata"
+    assert report["findings"][-1]["message"].endswith("(not checked): swarmui generation data")
+
 
 def test_import_with_sign_writes_verified_copies_and_keeps_foreign_signatures(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
