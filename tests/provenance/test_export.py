@@ -10,6 +10,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import piexif
+import piexif.helper
 import pytest
 import sd_parsers
 from PIL import Image, ImageDraw
@@ -123,6 +125,30 @@ def test_exiftool_reads_the_prompt_and_labels(
     assert shown["DigitalSourceType"].endswith("/trainedAlgorithmicMedia")
     assert shown["Software"].startswith("aigc-provenance")
     assert "Orientation" not in shown
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_piexif_reads_the_a1111_user_comment(
+    tmp_path: Path, key: SigningKey, policy: KeyRingPolicy, fmt: str
+) -> None:
+    # our EXIF is the layout A1111 writes with piexif (IFD0 Software, Exif sub-IFD UserComment,
+    # UNICODE + UTF-16BE), written by hand with the next-IFD link piexif leaves out
+    _, out = export(tmp_path, key, policy, fmt)
+    with Image.open(out) as image:
+        exif = piexif.load(image.info["exif"])
+    comment = piexif.helper.UserComment.load(exif["Exif"][piexif.ExifIFD.UserComment])
+    assert comment.startswith(PROMPT + "\nNegative prompt: blurry\nSteps: 8")
+    assert exif["0th"][piexif.ImageIFD.Software].decode("ascii").startswith("aigc-provenance")
+    assert exif["Exif"][piexif.ExifIFD.UserComment].startswith(b"UNICODE\0")
+    made_by_piexif = piexif.dump(
+        {
+            "0th": {piexif.ImageIFD.Software: exif["0th"][piexif.ImageIFD.Software]},
+            "Exif": {piexif.ExifIFD.UserComment: exif["Exif"][piexif.ExifIFD.UserComment]},
+        }
+    )
+    again = piexif.load(made_by_piexif)
+    assert again["Exif"] == exif["Exif"]
+    assert again["0th"][piexif.ImageIFD.Software] == exif["0th"][piexif.ImageIFD.Software]
 
 
 def _forge(out: Path, fmt: str, change: bool) -> bytes:
