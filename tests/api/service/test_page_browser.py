@@ -10,6 +10,7 @@ with ``scripts/test.sh``); it is not skipped.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
@@ -97,6 +98,8 @@ def build_home(home: Path) -> tuple[list[Path], list[str], KeyRingPolicy]:
                     sampler="Euler",
                 )
             )
+            # a measured time, as the generator records it: the history view charts it
+            draft["performance"] = {"generation_time": 1.5 + i, "memory_usage_mb": None}
             result = finalize(
                 sample_image(i, (160, 128)),
                 draft,
@@ -250,6 +253,10 @@ def test_signed_upload_is_verified(page_site: PageSite, browser: WebDriver) -> N
     # The signer, and each finding with its code and sentence.
     ring = KeyRing.open(page_site.home / "keys")
     assert ring.signing_key().key_id in report
+    # The key's status and whether it is trusted, as pills.
+    pills = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#report .pill")]
+    assert "active" in pills and "yes" in pills, pills
+    assert "Key status" in report and "Trusted" in report
     for finding in verify(page_site.files[0], policy=page_site.policy).findings:
         assert finding.code in report and finding.message in report
     # The record's fields come from the catalog, Chinese intact.
@@ -306,6 +313,48 @@ def test_chinese_search_shows_thumbnails(page_site: PageSite, browser: WebDriver
     _no_error(browser)
 
 
+def test_search_filters_narrow_the_results(page_site: PageSite, browser: WebDriver) -> None:
+    _open(browser, page_site.base_url + "#/search")
+    _css(browser, "details.filters summary").click()
+    _css(browser, "#search-q").send_keys(WORD)
+    _css(browser, "#f-seed").send_keys("43")  # the second prompt's seed
+    _css(browser, "#search-q").submit()
+    _wait(browser, lambda d: "1 shown" in _visible_text(d, "main"), "filtered results not shown")
+    assert "seed=43" in browser.current_url
+    prompts = _visible_text(browser, "#results .result-prompt")
+    assert "in the snow, watercolor" in prompts and "窗台" not in prompts
+    _css(browser, "#f-seed").clear()
+    _css(browser, "#f-model").send_keys("no-such-model")
+    _css(browser, "#search-q").submit()
+    _wait(browser, lambda d: not _visible_text(d, "#results .result-prompt"), "not narrowed")
+    assert "model=no-such-model" in browser.current_url
+    _no_error(browser)
+
+
+def test_a_dropped_file_is_verified(page_site: PageSite, browser: WebDriver) -> None:
+    _open(browser, page_site.base_url)
+    data = page_site.files[1].read_bytes()
+    browser.execute_script(
+        "const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));"
+        "const transfer = new DataTransfer();"
+        "transfer.items.add(new File([bytes], 'dropped.png', {type: 'image/png'}));"
+        "const zone = document.getElementById('dropzone');"
+        "zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: transfer, bubbles: true,"
+        " cancelable: true}));"
+        "zone.dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true,"
+        " cancelable: true}));",
+        base64.b64encode(data).decode("ascii"),
+    )
+    _wait(
+        browser,
+        lambda d: _visible_text(d, "#report [data-testid=status]") == "verified",
+        "no verdict for the dropped file",
+    )
+    _wait(browser, lambda d: "in the snow" in _visible_text(d, "#report"), "record not shown")
+    assert "dropped.png" in _visible_text(browser, "#report")
+    _no_error(browser)
+
+
 def test_record_page_and_knowledge_base(page_site: PageSite, browser: WebDriver) -> None:
     _open(browser, page_site.base_url + f"#/records/{page_site.record_ids[0]}")
     _wait(browser, lambda d: PROMPTS[0] in _visible_text(d, "main"), "record page not shown")
@@ -316,9 +365,35 @@ def test_record_page_and_knowledge_base(page_site: PageSite, browser: WebDriver)
         lambda d: (
             "Z-Image-Turbo" in _visible_text(d, "#kb-params")
             and "oil painting" in _visible_text(d, "#kb-prompts")
+            and "watercolor" in _visible_text(d, "#kb-styles")
+            and _visible_text(d, "#kb-history")
         ),
         "knowledge base not shown",
     )
+    # Style keywords: one of the three prompts is an oil painting, one a watercolor; each style
+    # is a bar as long as its share, and its keywords link to a search.
+    bars = browser.execute_script(
+        "return [...document.querySelectorAll('#kb-styles .bar')].map(b => [b.querySelector("
+        "'.bar-label').textContent, b.querySelector('.bar-value').textContent, "
+        "b.querySelector('.bar-fill').getBoundingClientRect().width / "
+        "b.querySelector('.bar-track').getBoundingClientRect().width]);"
+    )
+    shown = {label: (text, share) for label, text, share in bars}
+    for style in ("oil-painting", "watercolor"):
+        text, share = shown[style]
+        assert text == "33.3% (1)" and abs(share - 1 / 3) < 0.02, shown[style]
+    assert shown["anime"][0] == "0% (0)" and shown["anime"][1] < 0.01
+    group = browser.find_element(
+        By.XPATH, "//*[@id='kb-styles']//div[@class='keyword-group'][h3='oil-painting']"
+    )
+    links = group.find_elements(By.CSS_SELECTOR, "a.pill")
+    assert [a.text for a in links] == ["oil painting 1"]
+    assert str(links[0].get_attribute("href")).endswith("#/search?q=oil+painting")
+    # Parameters per model: a range chart; history: a column chart, both drawn as SVG.
+    assert browser.find_elements(By.CSS_SELECTOR, "#kb-params svg.range")
+    columns = browser.find_elements(By.CSS_SELECTOR, "#kb-history svg.columns-chart rect.column")
+    heights = sorted(float(c.get_attribute("height") or "nan") for c in columns)
+    assert len(heights) == 3 and heights[0] < heights[1] < heights[2]  # 1.5 s, 2.5 s, 3.5 s
     _no_error(browser)
 
 
