@@ -59,7 +59,7 @@ class Site:
 def _no_service_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The settings come from each test, never from the environment the tests run in."""
     for name in list(os.environ):
-        if name.startswith("AIGC_PROV_") and name != "AIGC_PROV_TEST_POSTGRES":
+        if name.startswith("AIGC_PROV_") and not name.startswith("AIGC_PROV_TEST_"):
             monkeypatch.delenv(name)
 
 
