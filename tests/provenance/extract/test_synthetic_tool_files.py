@@ -24,6 +24,7 @@ from provenance.inspect import inspect, inspect_metadata
 from provenance.signing.keys import SigningKey
 from provenance.signing.policy import TrustedKeys
 from tests.conftest import sample_image
+from tests.provenance.extract.test_interpret import FOOOCUS_JSON
 
 EASY_DIFFUSION = {
     "prompt": "一座城堡, a castle on a hill",
@@ -56,21 +57,6 @@ Steps: 30, Sampler: DPM++ 2M AYS, Guidance Scale: 5.0, Seed: 2903, Size: 64x48</
 "size":"64x48","steps":30}</rdf:li></rdf:Alt></exif:UserComment>
 </rdf:Description></rdf:RDF></x:xmpmeta>"""
 
-FOOOCUS = {
-    "base_model": "juggernautXL_v8Rundiffusion",
-    "base_model_hash": "aeb7e9e689",
-    "guidance_scale": 4,
-    "metadata_scheme": "fooocus",
-    "negative_prompt": "",
-    "prompt": "a smiling goldfish",
-    "resolution": "(896, 1152)",
-    "sampler": "dpmpp_2m_sde_gpu",
-    "scheduler": "karras",
-    "seed": "6952411511246973023",
-    "steps": 30,
-    "styles": "['Fooocus V2']",
-    "version": "Fooocus v2.5.5",
-}
 
 IPTC_AI = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 LABELS = f"""<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
@@ -178,7 +164,7 @@ def test_draw_things_xmp(tmp_path: Path, fmt: str) -> None:
 
 def test_fooocus_jpeg_user_comment_in_ifd0(tmp_path: Path) -> None:
     exif = Image.Exif()
-    exif[0x9286] = json.dumps(FOOOCUS, sort_keys=True)  # IFD0, ASCII, no charset prefix
+    exif[0x9286] = json.dumps(FOOOCUS_JSON, sort_keys=True)  # IFD0, ASCII, no charset prefix
     exif[0x0131] = "Fooocus v2.5.5"
     exif[0x927C] = "fooocus"
     path = tmp_path / "fooocus.jpg"
