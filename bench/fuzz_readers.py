@@ -19,6 +19,9 @@ unhandled exception (type and place) with one example; ``--save`` writes the fai
 ``--by-path`` also writes each input to a file and reads it with ``read_metadata_file`` (which
 seeks over a PNG's image data; its first read cut to 64 bytes, so that every later chunk is
 fetched from the file): any difference from ``read_metadata`` on the bytes is a failure too.
+``--verify`` also verifies each input (a key that signed nothing is the trusted one): a report
+from verify's last line of defence (an exception it caught, "the file could not be read (...)")
+is a failure too, since every hostile input should get a reason of its own.
 Exit status 1 when an exception or a difference was found or an input took longer than
 ``--max-ms``.
 """
@@ -43,7 +46,13 @@ sys.path.insert(0, str(ROOT))
 from bench._generate_common import code_version, cores, cpu_model, load_average  # noqa: E402
 from provenance.extract import containers  # noqa: E402
 from provenance.extract.png import Limits  # noqa: E402
+from provenance.signing.keys import SigningKey  # noqa: E402
+from provenance.signing.policy import TrustedKeys, TrustPolicy  # noqa: E402
+from provenance.verify import verify  # noqa: E402
 from tests.provenance.extract.mutations import CORPUS, corpus_files  # noqa: E402
+
+#: How verify reports an exception it caught (``provenance.verify._guarded``).
+LAST_LINE_OF_DEFENCE = "the file could not be read ("
 
 
 @dataclass
@@ -57,6 +66,7 @@ class Tally:
     examples: dict[str, str] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     by_path: Path | None = None  # where each input is written for read_metadata_file
+    verify_policy: TrustPolicy | None = None  # set: each input is verified too
 
     def run(self, data: bytes, what: str) -> None:
         started = time.perf_counter()
@@ -74,6 +84,12 @@ class Tally:
                 self.by_path.write_bytes(data)
                 if containers.read_metadata_file(self.by_path, limits=self.limits).meta != meta:
                     self._fail("read_metadata_file differs from read_metadata", what, data)
+            if self.verify_policy is not None:
+                report = verify(data, policy=self.verify_policy, limits=self.limits)
+                for finding in report.findings:
+                    if finding.message.startswith(LAST_LINE_OF_DEFENCE):
+                        caught = finding.message[len(LAST_LINE_OF_DEFENCE) :].split(":")[0]
+                        self._fail(f"verify caught {caught}", f"{what}: {finding.message}", data)
         elapsed = (time.perf_counter() - started) * 1000
         self.tried += 1
         if elapsed > self.slowest_ms:
@@ -175,8 +191,13 @@ def main() -> int:
     parser.add_argument(
         "--by-path", action="store_true", help="also compare read_metadata_file on each input"
     )
+    parser.add_argument(
+        "--verify", action="store_true", help="also verify each input (no caught exception)"
+    )
     args = parser.parse_args()
     tally = Tally(max_ms=args.max_ms, save=args.save)
+    if args.verify:
+        tally.verify_policy = TrustedKeys([SigningKey.generate().public])
     if args.by_path:
         tally.by_path = Path(tempfile.mkdtemp(prefix="fuzz-by-path-")) / "input"
         containers.HEAD_BYTES = 64
