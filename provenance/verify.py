@@ -8,8 +8,9 @@
 
 Steps (numbered in the code as here):
 
-1. Identify the container by its magic bytes (PNG is read; JPEG and WebP are read when they
-   carry our XMP namespace, as our exports do; other formats are named).
+1. Identify the container by its magic bytes (PNG is read; JPEG and WebP are verified when they
+   carry our XMP namespace, as our exports do, and otherwise read for another tool's metadata
+   or AI labels, which give ``foreign_metadata``; other formats are named).
 2. Scan the PNG within :class:`~provenance.extract.png.Limits` (structure, CRCs, text chunks,
    data digest); JPEG/WebP with :func:`provenance.jpegwebp.scan_export`.
 3. Find exactly one signed envelope; none means unsigned / foreign metadata / no provenance.
