@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provenance._files import read_stream
 from provenance.errors import ContainerError
-from provenance.extract.containers import read_metadata, read_metadata_file, sniff_container
+from provenance.extract.containers import read_metadata, read_metadata_file, read_unsized
 from provenance.extract.interpret import interpret
 from provenance.extract.model import Extraction
 from provenance.extract.png import Limits, PngScan, scan_png
@@ -85,10 +84,8 @@ def inspect(source: Source, *, policy: TrustPolicy, limits: Limits | None = None
                 # read(n) allocates n bytes first: ask for what the file holds (one more byte
                 # shows a file over the limit, or one that grew), not for the limit
                 data = handle.read(min(info.st_size, limits.max_file_bytes) + 1)
-            else:  # a pipe or device: its size says nothing; read it within the limit
-                data = read_stream(handle, 64)
-                if sniff_container(data) is not None:  # /dev/zero and the like stop here
-                    data += read_stream(handle, limits.max_file_bytes + 1 - len(data))
+            else:
+                data = read_unsized(handle, limits.max_file_bytes + 1)
     report = verify(data, policy=policy, limits=limits, name=name)
     result = Inspection(source=report.source, report=report, container=report.container)
     meta = read_metadata(data, limits=limits)  # never raises

@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from provenance._files import read_stream
 from provenance.extract._collect import Collector
@@ -44,8 +44,12 @@ __all__ = [
     "detect_format",
     "read_metadata",
     "read_metadata_file",
+    "read_unsized",
     "sniff_container",
 ]
+
+#: Bytes that :func:`detect_format` and :func:`sniff_container` look at.
+SIGNATURE_BYTES = 16
 
 #: Value names (the last part of a location, any case) that hold generation metadata: when one
 #: is present, the pixels are not decoded to look for a stealth payload.
@@ -74,7 +78,7 @@ GENERATION_KEYS_FOR_STEALTH = frozenset(
 
 def detect_format(data: Buffer) -> Format | None:
     """The container format by its magic bytes: ``"png"``, ``"jpeg"``, ``"webp"`` or None."""
-    head = bytes(memoryview(data)[:16])
+    head = bytes(memoryview(data)[:SIGNATURE_BYTES])
     if head.startswith(PNG_SIGNATURE):
         return "png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -90,7 +94,7 @@ def sniff_container(data: Buffer) -> str | None:
     found = detect_format(data)
     if found is not None:
         return found
-    head = bytes(memoryview(data)[:16])
+    head = bytes(memoryview(data)[:SIGNATURE_BYTES])
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "gif"
     if head[4:8] == b"ftyp":
@@ -189,6 +193,16 @@ class _Window:
         return memoryview(self.data)[:count]
 
 
+def read_unsized(handle: BinaryIO, limit: int) -> bytes:
+    """What a pipe or device holds (its size says nothing), within ``limit`` bytes: its first
+    bytes, and the rest only when they start like an image container, so that ``/dev/zero``
+    and the like are not read up to the limit."""
+    data = read_stream(handle, SIGNATURE_BYTES)
+    if sniff_container(data) is not None:
+        data += read_stream(handle, limit - len(data))
+    return data
+
+
 def read_metadata_file(
     path: str | os.PathLike[str], *, limits: Limits | None = None, stealth: Stealth = True
 ) -> FileMetadata:
@@ -198,10 +212,8 @@ def read_metadata_file(
     with open(path, "rb", buffering=0) as handle:
         fd = handle.fileno()
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):  # a pipe or device: its size says nothing
-            data = read_stream(handle, HEAD_BYTES)
-            if detect_format(data) is not None:  # /dev/zero and the like stop at their head
-                data += read_stream(handle, limits.max_file_bytes + 1 - len(data))
+        if not stat.S_ISREG(info.st_mode):
+            data = read_unsized(handle, limits.max_file_bytes + 1)
             return FileMetadata(read_metadata(data, limits=limits, stealth=stealth), data)
         size = info.st_size
         head = os.pread(fd, min(size, HEAD_BYTES), 0)
