@@ -48,11 +48,11 @@ from provenance.extract import containers  # noqa: E402
 from provenance.extract.png import Limits  # noqa: E402
 from provenance.signing.keys import SigningKey  # noqa: E402
 from provenance.signing.policy import TrustedKeys, TrustPolicy  # noqa: E402
-from provenance.verify import verify  # noqa: E402
+from provenance.verify import UNFORESEEN_ERROR, verify  # noqa: E402
 from tests.provenance.extract.mutations import CORPUS, corpus_files  # noqa: E402
 
-#: How verify reports an exception it caught (``provenance.verify._guarded``).
-LAST_LINE_OF_DEFENCE = "the file could not be read ("
+#: How verify's finding for an exception it caught begins.
+LAST_LINE_OF_DEFENCE = UNFORESEEN_ERROR + " ("
 
 
 @dataclass
