@@ -20,10 +20,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blake3 import blake3
-from tqdm import tqdm
 
 from api._text import printable
 from api.cli_export import register as register_export
@@ -49,11 +48,14 @@ from provenance import (
     finalize,
     verify,
 )
-from provenance.catalog.fsck import fsck
-from provenance.catalog.store import Catalog, redact_url, upgrade_catalog
 from provenance.errors import RecordInputError
 from provenance.finalize import open_image, sidecar_path
 from provenance.inspect import Inspection, inspect, inspect_metadata
+
+if TYPE_CHECKING:  # the catalog (SQLAlchemy) and tqdm are imported where they are used
+    from tqdm import tqdm
+
+    from provenance.catalog.store import Catalog
 
 __all__ = ["main"]
 
@@ -120,6 +122,8 @@ def _catalog_url(args: argparse.Namespace) -> str:
 
 def _open_catalog(args: argparse.Namespace) -> Catalog:
     """The catalog, created (migrated) on first use."""
+    from provenance.catalog.store import Catalog
+
     catalog = Catalog.open(_catalog_url(args))
     ring = KeyRing.open(args.home / "keys")
     catalog.sync_keys(ring.entries())
@@ -131,6 +135,8 @@ def _existing_catalog(args: argparse.Namespace) -> Catalog | None:
     url = _catalog_url(args)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
         return None
+    from provenance.catalog.store import Catalog  # SQLAlchemy: only when there is a catalog
+
     return Catalog.open(url, create=False)
 
 
@@ -273,6 +279,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _progress(items: Sequence[str], what: str) -> Iterator[tqdm[str]]:
+    from tqdm import tqdm
+
     bar = tqdm(
         items,
         desc=what,
@@ -449,6 +457,8 @@ def _inspect_text(found: Inspection) -> str:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from provenance.catalog.store import upgrade_catalog
+
     before, after = upgrade_catalog(_catalog_url(args))
     if before == after:
         print(f"catalog already at revision {after}")
@@ -458,6 +468,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_status(args: argparse.Namespace) -> int:
+    from provenance.catalog.store import Catalog, redact_url
+
     with Catalog.open(_catalog_url(args), create=False) as catalog:
         info = {
             "url": redact_url(catalog.url),
@@ -511,6 +523,8 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def cmd_fsck(args: argparse.Namespace) -> int:
+    from provenance.catalog.fsck import fsck
+
     with _open_catalog(args) as catalog:
         result = fsck(
             catalog,

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
 from api._text import out as _out
 from api._text import printable
 from generator.errors import GenerationCancelled, GenerationRequestError
@@ -38,13 +36,13 @@ from generator.request import (
     check_output_folder,
     check_request,
 )
-from provenance.catalog.store import Catalog
 from provenance.signing.keys import SigningKey
 from provenance.signing.policy import TrustPolicy
 from provenance.verify import verify
 
 if TYPE_CHECKING:
     from generator.engine import LoadedModel, StopFlag
+    from provenance.catalog.store import Catalog
 
 __all__ = ["Hooks", "register"]
 
@@ -146,6 +144,8 @@ class _Bars:
     """One bar for images, one for the denoising steps of the current call (on stderr)."""
 
     def __init__(self, images: int, quiet: bool) -> None:
+        from tqdm import tqdm
+
         disable = True if quiet else None  # None: only on a terminal
         self.images = tqdm(
             total=images, desc="images", unit="img", file=sys.stderr, disable=disable, position=0

@@ -8,14 +8,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from api._text import out as _out
 from api.cli_generate import Hooks
 from provenance.errors import RecordInputError
-from provenance.importer import find_images, import_files
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 __all__ = ["register"]
 
@@ -23,6 +23,10 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from provenance.importer import find_images, import_files
+
     hooks: Hooks = args.hooks
     folder = Path(args.folder)
     if not folder.is_dir():

@@ -24,25 +24,19 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from api._text import out as _out
 from api.summaries import MOMENT_HINT, parse_moment
-from provenance.catalog.knowledge import (
-    Distribution,
-    count_matching,
-    export_records,
-    history,
-    load_vocabulary,
-    parameter_stats,
-    prompt_templates,
-    style_frequencies,
-)
-from provenance.catalog.store import Catalog, SearchQuery
 from provenance.errors import CatalogError
-from provenance.signing.policy import TrustPolicy
+
+if TYPE_CHECKING:  # the catalog (SQLAlchemy) is imported by the commands that open it
+    from provenance.catalog.knowledge import Distribution
+    from provenance.catalog.store import Catalog, SearchQuery
+    from provenance.signing.policy import TrustPolicy
+
+    OpenCatalog = Callable[[argparse.Namespace], Catalog]
+    PolicyFor = Callable[[argparse.Namespace], TrustPolicy]
 
 __all__ = [
     "VOCABULARY_FILE",
@@ -59,9 +53,6 @@ __all__ = [
 
 #: The vocabulary file ``kb styles`` reads from the data folder when it exists.
 VOCABULARY_FILE = "styles.toml"
-
-OpenCatalog = Callable[[argparse.Namespace], Catalog]
-PolicyFor = Callable[[argparse.Namespace], TrustPolicy]
 
 
 # --- output helpers -----------------------------------------------------------------------------
@@ -132,6 +123,8 @@ def _catalog(args: argparse.Namespace) -> Iterator[Catalog]:
 
 
 def cmd_kb_styles(args: argparse.Namespace) -> int:
+    from provenance.catalog.knowledge import load_vocabulary, style_frequencies
+
     vocabulary = None
     if args.vocabulary:
         vocabulary = load_vocabulary(Path(args.vocabulary))
@@ -163,6 +156,8 @@ def cmd_kb_styles(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_prompts(args: argparse.Namespace) -> int:
+    from provenance.catalog.knowledge import prompt_templates
+
     with _catalog(args) as catalog:
         templates = prompt_templates(catalog, limit=args.limit)
     if args.json:
@@ -201,6 +196,8 @@ def _distribution_row(label: str, d: Distribution, unit: str = "") -> list[str]:
 
 
 def cmd_kb_params(args: argparse.Namespace) -> int:
+    from provenance.catalog.knowledge import parameter_stats
+
     with _catalog(args) as catalog:
         stats = parameter_stats(catalog, model=args.model)
     if args.json:
@@ -231,6 +228,8 @@ def cmd_kb_params(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from provenance.catalog.knowledge import history
+
     with _catalog(args) as catalog:
         items = history(catalog, last=args.last)
     if args.json:
@@ -273,6 +272,10 @@ def cmd_rate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from provenance.catalog.knowledge import count_matching, export_records
+
     policy_for: PolicyFor = args.kb_policy_for
     policy = policy_for(args)
     query = query_from_args(args)
@@ -375,6 +378,8 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
 
 def query_from_args(args: argparse.Namespace, text: str | None = None) -> SearchQuery:
     """The :class:`SearchQuery` of the filters added by :func:`add_filter_arguments`."""
+    from provenance.catalog.store import SearchQuery
+
     return SearchQuery(
         text=text if text is not None else getattr(args, "text", None),
         model=args.model,

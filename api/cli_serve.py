@@ -18,8 +18,6 @@ import sys
 
 from api.service.tokens import hash_token
 from api.settings import ENV_CATALOG, ENV_HOME
-from provenance.catalog.store import Catalog, redact_url
-from provenance.signing.keyring import KeyRing
 
 __all__ = ["register"]
 
@@ -65,6 +63,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     from pydantic import ValidationError
+
+    from provenance.catalog.store import Catalog, redact_url
+    from provenance.signing.keyring import KeyRing
 
     os.environ[ENV_HOME] = str(args.home)
     if args.catalog:

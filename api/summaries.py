@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from provenance.catalog.store import parse_time
-
 __all__ = ["MOMENT_HINT", "parse_moment", "row_summary"]
 
 #: How to write a date, for error messages.
@@ -43,6 +41,8 @@ def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
     With ``end_of_day``, a bare date means the end of that day, so ``until=2026-05-01``
     includes the whole day. Raises :class:`ValueError` for anything else.
     """
+    from provenance.catalog.store import parse_time  # SQLAlchemy: only when a date is given
+
     moment = parse_time(text)
     if end_of_day and "T" not in text and " " not in text.strip():
         moment = datetime.combine(moment.date(), time.max, moment.tzinfo)

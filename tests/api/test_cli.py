@@ -316,3 +316,29 @@ def test_inspect_metadata_only_gives_the_same_view_without_verifying(
     assert code == 0
     assert "  tool: comfyui" in text and "verification" not in text
     assert "  png:tEXt:prompt: {" in text
+
+
+def test_reading_commands_start_without_the_catalog_layer(home: Path) -> None:
+    """``inspect``, and ``verify`` where there is no catalog, never import SQLAlchemy or Alembic
+    (they were two thirds of the command line's start); ``verify`` imports SQLAlchemy once a
+    catalog exists, since it then looks the file up there."""
+    from tests.conftest import CORPUS
+
+    image = str(CORPUS / "sd-metadata/png/comfyui.png")
+    script = (
+        "import sys\nfrom api.cli import main\ncode = main(sys.argv[1:])\n"
+        "print('LOADED', [m for m in ('sqlalchemy', 'alembic') if m in sys.modules])\n"
+    )
+
+    def loaded(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", script, *args], capture_output=True, text=True, check=False
+        )
+        assert done.returncode in (0, 1), done.stderr
+        return done.stdout.splitlines()[-1]
+
+    assert loaded("inspect", "--json", image) == "LOADED []"
+    assert loaded("inspect", "--metadata-only", image) == "LOADED []"
+    assert loaded("verify", "--json", image) == "LOADED []"
+    assert main(["db", "upgrade"]) == 0
+    assert loaded("verify", "--json", image) == "LOADED ['sqlalchemy']"
