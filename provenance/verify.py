@@ -113,11 +113,8 @@ _FOREIGN_TEXT_KEYS = {
     "negative_prompt",
     "use_stable_diffusion_model",
 }
-_FOREIGN_CHUNKS = {
-    "caBX": "C2PA manifest (caBX)",
-    "comf": "ComfyUI graph (comf)",
-    "eXIf": "EXIF (eXIf)",
-}
+#: Chunk types other tools write (C2PA manifest, ComfyUI graph, EXIF).
+_FOREIGN_CHUNKS = frozenset({"caBX", "comf", "eXIf"})
 
 
 def verify(
@@ -329,7 +326,7 @@ def _check_record(
     # (3) exactly one signed envelope
     envelopes = scan.text_values(ENVELOPE_KEYWORD)
     if not envelopes:
-        _classify_without_envelope(report, scan)
+        _classify_without_envelope(report, scan, data, limits)
         return
     if len(envelopes) > 1:
         report.fail(
@@ -796,7 +793,9 @@ def _compare_xmp(
             )
 
 
-def _classify_without_envelope(report: VerificationReport, scan: PngScan) -> None:
+def _classify_without_envelope(
+    report: VerificationReport, scan: PngScan, data: Buffer, limits: Limits
+) -> None:
     keys = [t.keyword for t in scan.texts]
     software = scan.text_values("Software")
     ours_xmp = any("urn:aigc-provenance:ns:xmp" in p for p in scan.xmp_packets)
@@ -807,17 +806,19 @@ def _classify_without_envelope(report: VerificationReport, scan: PngScan) -> Non
             "record, so none of its claims can be checked",
         )
         return
-    foreign = sorted({k for k in keys if k in _FOREIGN_TEXT_KEYS})
-    foreign += [
-        _FOREIGN_CHUNKS[c] for c in sorted(set(scan.foreign_chunks)) if c in _FOREIGN_CHUNKS
-    ]
-    if scan.xmp_packets:
-        foreign.append("XMP")
-    if foreign:
+    # what the readers recognise (the tool, AI labels), then where it lies in the file
+    named = _foreign_metadata(data, limits)
+    places = []
+    foreign_keys = sorted({k for k in keys if k in _FOREIGN_TEXT_KEYS})
+    if foreign_keys:
+        places.append(f"text chunks: {', '.join(foreign_keys)}")
+    places += [f"{c} chunk" for c in sorted(set(scan.foreign_chunks)) if c in _FOREIGN_CHUNKS]
+    found, where = ", ".join(named), "; ".join(places)
+    if found or where:
         report.fail(
             Status.FOREIGN_METADATA,
-            "no aigc-provenance record; found another tool's "
-            "metadata (not checked): " + ", ".join(foreign),
+            "no aigc-provenance record; found another tool's metadata (not checked): "
+            + (f"{found} ({where})" if found and where else found or where),
         )
         return
     shown = f" (text chunks present: {', '.join(sorted(set(keys)))})" if keys else ""
@@ -870,14 +871,16 @@ def _not_read(report: VerificationReport, container: str, data: Buffer, limits: 
 
 
 def _foreign_metadata(data: Buffer, limits: Limits) -> list[str]:
-    """What another tool wrote into a JPEG or WebP: the generator the readers recognise, AI
-    labels, or XMP (pixels are not decoded: no stealth payload is looked for)."""
-    meta = read_metadata(data, limits=limits, stealth=False)
+    """What another tool wrote into an image: the generator the readers recognise, AI labels,
+    or XMP. Pixels are decoded only as the readers do: for a stealth payload in an image with
+    an alpha channel and no other metadata."""
+    meta = read_metadata(data, limits=limits)
     view = interpret(meta)
     found = []
     tool = view.tool.get("name")
     if tool is not None and tool != "c2pa":  # a C2PA-only file is named by its label below
-        found.append(f"{tool} generation data")
+        hidden = any(v.location.endswith(":stealth") for v in meta.values)
+        found.append(f"{tool} generation data" + (" hidden in the alpha channel" if hidden else ""))
     for label in view.labels:
         name = _LABEL_NAMES[label.scheme]
         if name not in found:

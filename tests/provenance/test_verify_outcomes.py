@@ -253,16 +253,36 @@ def test_foreign_metadata_only() -> None:
     a1111 = CORPUS / "sd-parsers" / "parsers" / "AUTOMATIC1111" / "automatic1111_cropped.png"
     report = verify(a1111, policy=TrustedKeys([SigningKey.generate().public]))
     assert report.status is Status.FOREIGN_METADATA
-    assert "another tool's metadata (not checked): parameters" in failure(
-        report, Status.FOREIGN_METADATA
+    assert failure(report, Status.FOREIGN_METADATA).endswith(
+        "another tool's metadata (not checked): a1111 generation data (text chunks: parameters)"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "named"),
+    [
+        # a payload in the alpha channel alone: read as inspect reads it (pixels decoded)
+        (
+            "sd-parsers/parsers/AUTOMATIC1111/automatic1111_stealth.png",
+            "a1111 generation data hidden in the alpha channel",
+        ),
+        ("sd-metadata/png/comfyui.png", "comfyui generation data (text chunks: prompt, workflow)"),
+        # a text key other tools use, in a file no reader recognises: the key alone
+        ("sd-metadata/png/gimp.png", "text chunks: Comment"),
+        ("sd-metadata/jpg/swarmui.jpg", "swarmui generation data"),
+    ],
+)
+def test_foreign_metadata_names_the_tool_and_where(name: str, named: str) -> None:
+    report = verify(CORPUS / name, policy=TrustedKeys([SigningKey.generate().public]))
+    assert report.status is Status.FOREIGN_METADATA
+    assert failure(report, Status.FOREIGN_METADATA).endswith(f"(not checked): {named}")
 
 
 def test_c2pa_only_file_is_foreign_metadata() -> None:
     chatgpt = CORPUS / "sd-metadata" / "c2pa" / "png" / "chatgpt-image2.png"
     report = verify(chatgpt, policy=TrustedKeys([SigningKey.generate().public]))
     assert report.status is Status.FOREIGN_METADATA
-    assert "C2PA manifest (caBX)" in failure(report, Status.FOREIGN_METADATA)
+    assert failure(report, Status.FOREIGN_METADATA).endswith(": C2PA manifest (caBX chunk)")
 
 
 def test_strict_wrapper_raises_with_reason(make_signed: MakeSigned, policy: KeyRingPolicy) -> None:
