@@ -376,6 +376,16 @@ def idat_bomb_transplanted() -> bytes:
     return _assemble([ihdr, *meta, idat, (b"IEND", b"")])
 
 
+def idat_bomb_no_metadata() -> bytes:
+    """A 6320x6320 16-bit RGBA interlaced IDAT bomb and nothing else: what a stealth payload
+    (text hidden in the alpha channel) would live in, if it had one.
+
+    verify does not look for stealth payloads (``inspect`` does), so it never inflates the IDAT:
+    ``no_provenance``, as fast as for any unsigned PNG.
+    """
+    return _assemble([*_bomb_image(color_type=6, depth=16, interlaced=True), (b"IEND", b"")])
+
+
 def idat_bomb_attacker_signed() -> bytes:
     """A 6320x6320 16-bit RGBA interlaced IDAT bomb (~320 KB inflating to ~320 MB) with a
     schema-valid record for that size signed by an *untrusted* key (anyone can make one).
@@ -579,6 +589,7 @@ HOSTILE_CASES: dict[str, Callable[[], bytes]] = {
         huge_ihdr_no_envelope,
         huge_ihdr_with_envelope,
         idat_bomb_transplanted,
+        idat_bomb_no_metadata,
         idat_bomb_attacker_signed,
         idat_bomb_attacker_text_flood,
         reencoded_text_flood,
@@ -603,6 +614,7 @@ _M = Status.MALFORMED
 EXPECTED_STATUS: dict[str, Status] = dict.fromkeys(HOSTILE_CASES, _M) | {
     # No envelope: an unsigned PNG is not decoded, its (absurd) header is never used.
     "huge_ihdr_no_envelope": Status.NO_PROVENANCE,
+    "idat_bomb_no_metadata": Status.NO_PROVENANCE,
     # A valid, trusted envelope on other content: the header's size contradicts the record.
     "huge_ihdr_with_envelope": Status.CONTENT_ALTERED,
     "idat_bomb_transplanted": Status.CONTENT_ALTERED,

@@ -7,6 +7,7 @@ in fresh processes by ``bench/bench_hostile.py`` (see BENCHMARKS.md).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +41,7 @@ REASONS: dict[str, str] = {
     "huge_ihdr_no_envelope": r"^no provenance metadata found in the file$",
     "huge_ihdr_with_envelope": r"^the image is 100000x100000 but the record was signed for 64x64$",
     "idat_bomb_transplanted": r"^the image is 6320x6320 but the record was signed for 64x64$",
+    "idat_bomb_no_metadata": r"^no provenance metadata found in the file$",
     "idat_bomb_attacker_signed": _NOT_TRUSTED,
     "idat_bomb_attacker_text_flood": _NOT_TRUSTED,
     "reencoded_text_flood": (
@@ -145,3 +147,21 @@ def test_bit_flips_in_the_envelope_chunk_never_verify() -> None:
             assert not any(_UNEXPECTED.search(f.message) for f in report.findings), where
             seen.add(report.status)
     assert seen <= {Status.MALFORMED, Status.SIGNATURE_INVALID, Status.UNSIGNED}, seen
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory (VmHWM), in bytes."""
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) * 1024
+
+
+@pytest.mark.timeout(10)
+def test_an_unsigned_bomb_is_never_inflated() -> None:
+    """verify leaves stealth payloads to ``inspect``: the image data of a PNG with nothing to
+    verify is never inflated (this one would take about 320 MB)."""
+    data = HOSTILE_CASES["idat_bomb_no_metadata"]()
+    Path("/proc/self/clear_refs").write_text("5")  # the peak starts again from here
+    before = _peak_rss()
+    report = verify(data, policy=trusted_policy())
+    assert report.status is Status.NO_PROVENANCE
+    assert _peak_rss() - before < 32 << 20

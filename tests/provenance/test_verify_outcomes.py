@@ -261,11 +261,6 @@ def test_foreign_metadata_only() -> None:
 @pytest.mark.parametrize(
     ("name", "named"),
     [
-        # a payload in the alpha channel alone: read as inspect reads it (pixels decoded)
-        (
-            "sd-parsers/parsers/AUTOMATIC1111/automatic1111_stealth.png",
-            "a1111 generation data hidden in the alpha channel",
-        ),
         ("sd-metadata/png/comfyui.png", "comfyui generation data (text chunks: prompt, workflow)"),
         # a text key other tools use, in a file no reader recognises: the key alone
         ("sd-metadata/png/gimp.png", "text chunks: Comment"),
