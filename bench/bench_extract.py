@@ -84,6 +84,7 @@ EXIFTOOL = shutil.which("exiftool") or "/usr/bin/exiftool"
 # Targets (issue 5), against the fastest exiftool command's files/s.
 EXTRACT_SPEEDUP_MIN = 10.0
 IMPORT_SPEEDUP_MIN = 3.0
+ONE_FILE_RUNS = 5  # fresh processes per tool for the one-file command-line timing
 
 SUBJECTS_EN = [
     "an orange cat sitting on a windowsill",
@@ -391,6 +392,33 @@ def exiftool(args: list[str]) -> list[tuple[str, Any, Any]]:
     return rows
 
 
+def time_one_file(path: Path, facts: dict[str, Any], home: Path) -> dict[str, Any]:
+    """One file from the command line, each tool in a fresh process (what a user typing one
+    command waits for): median seconds of ``ONE_FILE_RUNS`` runs, every answer checked."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    ours = [*cli_command(), "--home", str(home), "inspect", "--metadata-only", "--json", str(path)]
+    theirs = [EXIFTOOL, "-json", str(path)]
+    times: dict[str, list[float]] = {"ours": [], "exiftool": []}
+    wrong = 0
+    for _ in range(ONE_FILE_RUNS):
+        for key, command in (("ours", ours), ("exiftool", theirs)):
+            start = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+            times[key].append(time.perf_counter() - start)
+            if key == "ours":
+                wrong += json.loads(done.stdout)["generation"]["prompt"] != facts["prompt"]
+            else:
+                wrong += json.loads(done.stdout)[0].get("Parameters") != infotext(facts)
+    return {
+        "ours_command": "aigc-prov inspect --metadata-only --json FILE",
+        "exiftool_command": "exiftool -json FILE",
+        "ours_s": median(times["ours"]),
+        "exiftool_s": median(times["exiftool"]),
+        "runs": ONE_FILE_RUNS,
+        "wrong": wrong,
+    }
+
+
 def check_extraction(
     rows: list[tuple[str, Any, Any]], truth: dict[str, dict[str, Any]], infotext_only: bool
 ) -> int:
@@ -534,7 +562,10 @@ def time_extraction(
         start = time.perf_counter()
         subprocess.run([EXIFTOOL, "-ver"], capture_output=True, check=True)
         starts.append(time.perf_counter() - start)
+    log("extraction: one file from the command line ...")
+    one_file = time_one_file(paths[0], truth[paths[0].name], folder.parent / "one-file-home")
     return {
+        "one_file": one_file,
         "labels": {key: label for key, label, *_ in readers},
         "judged": [key for key, _, judged, *_ in readers if judged],
         "samples": samples,
@@ -867,6 +898,12 @@ def markdown(res: dict[str, Any]) -> str:
         "Wrong prompts: for our rows, files whose extracted prompt or seed differs from the one "
         "written (every round, warm-up included); for exiftool, files whose `Parameters` is not "
         "the infotext written."
+    )
+    one = ext["one_file"]
+    emit(
+        f"\nOne file from the command line, each a fresh process, median of {one['runs']} runs: "
+        f"`{one['ours_command']}` {one['ours_s'] * 1e3:.0f} ms, `{one['exiftool_command']}` "
+        f"{one['exiftool_s'] * 1e3:.0f} ms ({one['wrong']} wrong answers)."
     )
 
     emit(f"\nImport into a fresh SQLite catalog, {count} files:\n")
