@@ -12,6 +12,7 @@ row never points at a half-written file, and ``fsck`` resolves what a crash left
 from __future__ import annotations
 
 import base64
+import functools
 import heapq
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -43,7 +44,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
 from provenance.binding import hamming_distance
@@ -306,6 +307,21 @@ def record_values(
     return values
 
 
+@functools.lru_cache(maxsize=8)
+def _driver_insert(dialect: Dialect) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """``INSERT INTO records`` (every column but ``id``) as this dialect's driver takes it, and
+    for each of its positional parameters the column's name and the conversion its type applies
+    here (None: none), so that rows reach the driver's ``executemany`` as SQLAlchemy would
+    write them."""
+    names = [c.name for c in records.columns if c.name != "id"]
+    compiled = insert(records).compile(dialect=dialect, column_keys=names)
+    order = compiled.positiontup or []
+    converts = {
+        c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in records.columns
+    }
+    return str(compiled), tuple((name, converts[name]) for name in order)
+
+
 class Catalog:
     """An open catalog. Thread-safe for reads; use one per process."""
 
@@ -401,10 +417,30 @@ class Catalog:
         return True
 
     def add_records(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert many complete rows in one transaction (bulk import; ids must be new)."""
-        if rows:
-            with self._write() as conn:
+        """Insert many complete rows in one transaction (bulk import; ids must be new).
+
+        On SQLite the rows go straight to the driver's ``executemany``, converted by their
+        column types as SQLAlchemy would: its per-row statement handling was about a third of
+        the insert's time, and an import's main process spends most of its time here."""
+        if not rows:
+            return
+        with self._write() as conn:
+            if self.dialect != "sqlite":
                 conn.execute(insert(records), [{**row, "state": "complete"} for row in rows])
+                return
+            sql, columns = _driver_insert(conn.dialect)
+            values = [
+                tuple(
+                    "complete"
+                    if name == "state"
+                    else convert(row.get(name))
+                    if convert
+                    else row.get(name)
+                    for name, convert in columns
+                )
+                for row in rows
+            ]
+            conn.exec_driver_sql(sql, values)
 
     def forget_record(self, record_id: str) -> None:
         with self._write() as conn:

@@ -298,3 +298,30 @@ def test_pixel_lookups_use_partial_indexes_that_skip_file_bound_imports(
                 text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_records_phash_3'")
             ).scalar()
     assert "phash_3 IS NOT NULL" in str(definition)
+
+
+def test_bulk_rows_are_stored_exactly_as_single_rows(catalog: Catalog) -> None:
+    """``add_records`` (import's bulk insert; on SQLite straight to the driver) stores every
+    column as ``add_record`` (SQLAlchemy's insert) does: same values, same stored types, and
+    found by search."""
+    signed = sign_image(
+        sample_image(3, (32, 24)),
+        attestation("一只橘猫 in the rain", model="Z-Image", steps=30, cfg_scale=4.5, seed=7),
+        SigningKey.generate(),
+        created_at="2026-05-01T12:34:56.789012Z",
+    )
+    row = signed.catalog_row(file_path="/photos/猫.png", file_digest="ab" * 32)
+    twin = {**row, "record_id": "00000000-0000-7000-8000-000000000001", "state": "pending"}
+    assert catalog.add_record(row)
+    catalog.add_records([twin])
+    with catalog.engine.connect() as conn:  # the driver's values, no SQLAlchemy conversion
+        result = conn.exec_driver_sql("SELECT * FROM records ORDER BY id")
+        names = list(result.keys())
+        single, bulk = (dict(zip(names, r, strict=True)) for r in result.fetchall())
+    for name in names:
+        if name in ("id", "record_id"):
+            continue
+        assert (type(bulk[name]), bulk[name]) == (type(single[name]), single[name]), name
+    assert bulk["state"] == "complete" and isinstance(bulk["cfg_scale"], float)
+    found = {r.record_id for r in catalog.search(SearchQuery(text="橘猫 rain")).rows}
+    assert found == {row["record_id"], twin["record_id"]}
