@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import rfc8785
 from blake3 import blake3
 from PIL import Image, UnidentifiedImageError
 
@@ -57,6 +58,7 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
 _BAD_CHARS = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0xFFFE, 0xFFFF], "\ufffd")
 MAX_EXTRA_BYTES = 64 << 10
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_SAFE_INT = 2**53 - 1  # RFC 8785 (I-JSON) integers
 
 
 @dataclass
@@ -242,11 +244,11 @@ def examine(
     try:
         draft = import_draft(found)
         record = build_record(draft, _original_binding(found), producer=f"aigc-prov:{key_id}")
-    except ProvenanceError as exc:
+        record_bytes = canonical_json(record)
+    except (ProvenanceError, rfc8785.CanonicalizationError) as exc:
         return replace(found, error=f"its metadata cannot be recorded: {exc}")
-    record_bytes = canonical_json(record)
     row = record_values(
-        json.loads(record_bytes),  # what the signature will cover
+        record,  # the values its RFC 8785 bytes, which the signature will cover, hold
         record_bytes,
         "",
         key_id,
@@ -281,15 +283,37 @@ def _num_in(value: Any, low: float, high: float) -> float | None:
     return float(value) if ok else None
 
 
+def _signable(text: str) -> Any:
+    """The JSON ``text`` of a tool's values, parsed back with what RFC 8785 cannot sign made
+    signable: integers beyond +-(2**53 - 1) (tools write such seeds) and ``NaN`` or
+    ``Infinity`` stay as their text, exactly as the tool wrote the number; lone surrogates
+    become ``?``."""
+    if not text.isascii():
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return json.loads(text, parse_int=_signable_int, parse_constant=str)
+
+
+def _signable_int(digits: str) -> int | str:
+    value = int(digits)
+    return value if -_SAFE_INT <= value <= _SAFE_INT else digits
+
+
 def import_draft(found: Examined) -> dict[str, Any]:
     """The draft of an import record for a foreign file: what its tool wrote, normalized."""
     gen = found.view.get("generation") or {}
     tool = found.view.get("tool") or {}
     warnings: list[str] = []
-    extra = found.view.get("extra") or {}
-    if len(json.dumps(extra, ensure_ascii=False, default=str)) > MAX_EXTRA_BYTES:
+    extra_json = json.dumps(found.view.get("extra") or {}, ensure_ascii=False, default=str)
+    if len(extra_json) > MAX_EXTRA_BYTES:
         warnings.append("the tool's other fields are too large for the record; see the file")
-        extra = {}
+        extra_json = "{}"
+    labels = found.view.get("labels") or []
+    # what the tool wrote, kept as it is in the extension (as JSON RFC 8785 can sign)
+    kept = _signable(
+        json.dumps(
+            {"tool": tool, "generation": gen, "labels": labels}, ensure_ascii=False, default=str
+        )
+    )
     model = gen.get("model") or tool.get("name") or "unknown"
     text_model = _clean_text(str(model), "model name", warnings)[:1024] or "unknown"
     return {
@@ -317,10 +341,10 @@ def import_draft(found: Examined) -> dict[str, Any]:
                 "source_file": os.path.basename(found.path),
                 "source_digest": {"alg": "blake3", "value": found.digest},
                 "source_format": found.format,
-                "tool": tool,
-                "generation": gen,
-                "labels": found.view.get("labels") or [],
-                "extra": json.loads(json.dumps(extra, ensure_ascii=False, default=str)),
+                "tool": kept["tool"],
+                "generation": kept["generation"],
+                "labels": kept["labels"],
+                "extra": _signable(extra_json),
                 "keeps_signature": found.keeps_signature,
             }
         },

@@ -117,6 +117,7 @@ def test_import_with_sign_writes_verified_copies_and_keeps_foreign_signatures(
     a1111_folder(folder, 2)
     shutil.copy(CORPUS / "sd-metadata" / "c2pa" / "png" / "chatgpt-image2.png", folder)
     shutil.copy(CORPUS / "sd-metadata" / "webp" / "novelai-curated.webp", folder)
+    shutil.copy(CORPUS / "sd-parsers" / "parsers" / "Fooocus" / "fooocus1_cropped.png", folder)
     before = digests(folder)
     home = ["--home", str(tmp_path / "home")]
     out_dir = tmp_path / "signed"
@@ -126,7 +127,13 @@ def test_import_with_sign_writes_verified_copies_and_keeps_foreign_signatures(
     assert code == 0, err
     report = json.loads(out)
     by_name = {Path(i["file"]).name: i for i in report["imported"]}
-    assert set(by_name) == {"0000.png", "0001.png", "chatgpt-image2.png", "novelai-curated.webp"}
+    assert set(by_name) == {
+        "0000.png",
+        "0001.png",
+        "chatgpt-image2.png",
+        "novelai-curated.webp",
+        "fooocus1_cropped.png",
+    }
     assert by_name["chatgpt-image2.png"]["sidecar"].endswith("chatgpt-image2.png.json")
     assert by_name["novelai-curated.webp"]["sidecar"].endswith("novelai-curated.webp.json")
     assert "copy" not in by_name["chatgpt-image2.png"]
@@ -138,6 +145,13 @@ def test_import_with_sign_writes_verified_copies_and_keeps_foreign_signatures(
         info = record["extensions"]["aigc-provenance.import"]
         assert record["task"]["type"] == "import" and info["tool"]["name"] == "a1111"
         assert info["source_file"] == name and record["generation"]["num_inference_steps"] == 20
+    # a 64-bit seed, which RFC 8785 cannot sign as a number, is kept in the copy as its text
+    fooocus = json.loads(
+        Path(by_name["fooocus1_cropped.png"]["copy"]).with_suffix(".json").read_text()
+    )
+    assert fooocus["extensions"]["aigc-provenance.import"]["generation"]["seed"] == (
+        "6952411511246973023"
+    )
     side = json.loads(Path(by_name["novelai-curated.webp"]["sidecar"]).read_text("utf-8"))
     assert side["extensions"]["aigc-provenance.import"]["keeps_signature"] == "novelai"
     assert side["content"]["format"] == "webp" and "envelope" in side
@@ -318,3 +332,48 @@ def test_import_binds_file_bytes_by_default_and_pixels_with_the_option(
     assert [c["record_id"] for c in found["candidates"]] == [
         i["record_id"] for i in report["imported"] if i["file"].endswith("0000.png")
     ]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_every_corpus_file_imports_and_unsignable_numbers_are_kept_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: str
+) -> None:
+    """Every real tool file of the corpus imports. Numbers RFC 8785 cannot sign are kept as
+    their text in the import record: Fooocus writes a 64-bit seed (it used to stop the whole
+    import with a traceback), and a tool's JSON can hold NaN."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    images = [p for p in sorted(CORPUS.rglob("*")) if p.suffix.lower() in (".png", ".jpg", ".webp")]
+    for i, path in enumerate(images):
+        shutil.copy(path, folder / f"{i:02d}-{path.name}")
+    info = PngImagePlugin.PngInfo()
+    info.add_text(
+        "invokeai_metadata",
+        '{"positive_prompt": "a cat", "seed": 1, "cfg_scale": NaN, "strength": Infinity, '
+        '"noise_id": 123456789012345678901}',
+    )
+    sample_image(size=(32, 32)).save(folder / "nan.png", pnginfo=info)
+    home = tmp_path / "home"
+
+    code, out, _ = run(
+        capsys, "--home", str(home), "import", str(folder), "--workers", workers, "--json"
+    )
+    report = json.loads(out)
+    assert [Path(f["file"]).name.split("-", 1)[1] for f in report["failed"]] == ["empty_file.png"]
+    assert code == 1
+    done = len(report["imported"]) + len(report["skipped"])
+    assert done == len(images) + 1 - 1  # the corpus and nan.png, less the empty file
+    ids = {Path(i["file"]).name: i["record_id"] for i in report["imported"]}
+    (fooocus,) = (name for name in ids if name.endswith("fooocus1_cropped.png"))
+    with Catalog.open(f"sqlite:///{home / 'catalog.sqlite'}", create=False) as catalog:
+        records = {
+            name: json.loads(catalog.get(ids[name]).record_bytes) for name in (fooocus, "nan.png")
+        }
+    kept = records[fooocus]["extensions"]["aigc-provenance.import"]["generation"]
+    assert kept["seed"] == "6952411511246973023"  # exactly what the file says, as text
+    assert records[fooocus]["generation"]["seed"] is None  # not a seed the schema can hold
+    extension = records["nan.png"]["extensions"]["aigc-provenance.import"]
+    assert extension["tool"]["name"] == "invokeai"
+    assert extension["extra"]["strength"] == "Infinity"
+    assert extension["extra"]["noise_id"] == "123456789012345678901"
+    assert records["nan.png"]["generation"]["cfg_scale"] is None  # NaN is no CFG scale

@@ -5,6 +5,7 @@ file's real path with its folder resolved once (what ``os.path.realpath`` says).
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import pytest
 from PIL import Image
 
 from provenance.binding import canonical_mode
-from provenance.importer import _png_header, _real_folder, _real_path
+from provenance.catalog.store import record_values
+from provenance.importer import IMAGE_SUFFIXES, _png_header, _real_folder, _real_path, examine
 
 
 def _png(mode: str, **save: object) -> bytes:
@@ -78,3 +80,32 @@ def test_a_png_cut_short_after_its_header_is_still_refused(tmp_path: Path) -> No
     assert examine(str(cut), key_id="k").error == (
         "the image header cannot be read (not a valid image)"
     )
+
+
+def test_a_workers_row_is_the_row_of_the_signed_bytes() -> None:
+    """The worker makes an imported file's catalog row from the record it built instead of
+    parsing the record's RFC 8785 bytes back (the bytes the signature covers): the same row,
+    for every file of the corpus."""
+    from tests.conftest import CORPUS
+
+    images = [p for p in sorted(CORPUS.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES]
+    rows = 0
+    for path in images:
+        found = examine(str(path), key_id="0" * 32)
+        if found.row is None or found.record_bytes is None:
+            continue
+        parsed = record_values(
+            json.loads(found.record_bytes),
+            found.record_bytes,
+            "",
+            "0" * 32,
+            file_path=found.real_path,
+            state="complete",
+            file_digest=found.digest,
+        )
+        drop = {"inserted_at"}  # the time the row was made
+        assert {k: v for k, v in found.row.items() if k not in drop} == {
+            k: v for k, v in parsed.items() if k not in drop
+        }, path
+        rows += 1
+    assert rows >= 30
