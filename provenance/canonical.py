@@ -25,9 +25,10 @@ from typing import Any
 
 import rfc8785
 
-__all__ = ["canonical_json"]
+__all__ = ["MAX_SAFE_INTEGER", "canonical_json"]
 
-_SAFE_INT = 2**53 - 1
+#: The largest integer RFC 8785 (I-JSON, an IEEE 754 double) represents exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -48,13 +49,13 @@ def _prepared(value: Any) -> Any:
     if value is None or value is True or value is False or type(value) is str:
         return value
     if type(value) is int:
-        if -_SAFE_INT <= value <= _SAFE_INT:
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             return value
         raise _SlowPath
     if type(value) is float:
         if math.isfinite(value):
             if value.is_integer():
-                if -_SAFE_INT <= value <= _SAFE_INT:
+                if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
                     return int(value)
             elif "e" not in repr(value):
                 return value

@@ -38,7 +38,7 @@ from PIL import Image, UnidentifiedImageError
 from provenance import schema
 from provenance._files import WholeFileReader, atomic_write_bytes
 from provenance.binding import canonical_image, canonical_mode, perceptual_hash, pixel_digest
-from provenance.canonical import canonical_json
+from provenance.canonical import MAX_SAFE_INTEGER, canonical_json
 from provenance.catalog.store import IMPORT_EXTENSION, Catalog, record_values
 from provenance.errors import ProvenanceError
 from provenance.extract.containers import detect_format, read_metadata
@@ -58,7 +58,6 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
 _BAD_CHARS = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0xFFFE, 0xFFFF], "\ufffd")
 MAX_EXTRA_BYTES = 64 << 10
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-_SAFE_INT = 2**53 - 1  # RFC 8785 (I-JSON) integers
 
 
 @dataclass
@@ -295,7 +294,7 @@ def _signable(text: str) -> Any:
 
 def _signable_int(digits: str) -> int | str:
     value = int(digits)
-    return value if -_SAFE_INT <= value <= _SAFE_INT else digits
+    return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else digits
 
 
 def import_draft(found: Examined) -> dict[str, Any]:
@@ -331,7 +330,7 @@ def import_draft(found: Examined) -> dict[str, Any]:
             "height": _int_in(gen.get("height"), 1, 1_000_000),
             "num_inference_steps": _int_in(gen.get("steps"), 1, 10_000),
             "cfg_scale": _num_in(gen.get("cfg_scale"), 0, 1000),
-            "seed": _int_in(gen.get("seed"), 0, 2**53 - 1),
+            "seed": _int_in(gen.get("seed"), 0, MAX_SAFE_INTEGER),
             "num_images": 1,
             "sampler": _clean_text(gen.get("sampler"), "sampler", warnings)[:4096] or None,
         },

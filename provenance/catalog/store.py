@@ -429,17 +429,15 @@ class Catalog:
                 conn.execute(insert(records), [{**row, "state": "complete"} for row in rows])
                 return
             sql, columns = _driver_insert(conn.dialect)
-            values = [
-                tuple(
-                    "complete"
-                    if name == "state"
-                    else convert(row.get(name))
-                    if convert
-                    else row.get(name)
-                    for name, convert in columns
+            values = []
+            for row in rows:
+                complete = {**row, "state": "complete"}
+                values.append(
+                    tuple(
+                        convert(complete.get(name)) if convert else complete.get(name)
+                        for name, convert in columns
+                    )
                 )
-                for row in rows
-            ]
             conn.exec_driver_sql(sql, values)
 
     def forget_record(self, record_id: str) -> None:
