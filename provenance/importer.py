@@ -247,7 +247,7 @@ def examine(
     except (ProvenanceError, rfc8785.CanonicalizationError) as exc:
         return replace(found, error=f"its metadata cannot be recorded: {exc}")
     row = record_values(
-        record,  # the values its RFC 8785 bytes, which the signature will cover, hold
+        record,  # the same values as its RFC 8785 bytes, which the signature covers
         record_bytes,
         "",
         key_id,

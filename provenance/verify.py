@@ -815,11 +815,7 @@ def _classify_without_envelope(
     places += [f"{c} chunk" for c in sorted(set(scan.foreign_chunks)) if c in _FOREIGN_CHUNKS]
     found, where = ", ".join(named), "; ".join(places)
     if found or where:
-        report.fail(
-            Status.FOREIGN_METADATA,
-            "no aigc-provenance record; found another tool's metadata (not checked): "
-            + (f"{found} ({where})" if found and where else found or where),
-        )
+        _fail_foreign(report, f"{found} ({where})" if found and where else found or where)
         return
     shown = f" (text chunks present: {', '.join(sorted(set(keys)))})" if keys else ""
     report.fail(Status.NO_PROVENANCE, f"no provenance metadata found in the file{shown}")
@@ -840,7 +836,7 @@ def _find(data: Buffer, needle: bytes) -> int:
     return data.find(needle)
 
 
-#: How a foreign JPEG/WebP's AI labels are named in the ``foreign_metadata`` finding.
+#: How another tool's AI labels are named in the ``foreign_metadata`` finding.
 _LABEL_NAMES = {
     "c2pa": "C2PA manifest",
     "iptc": "IPTC DigitalSourceType",
@@ -858,15 +854,18 @@ def _not_read(report: VerificationReport, container: str, data: Buffer, limits: 
         return
     foreign = _foreign_metadata(data, limits)
     if foreign:
-        report.fail(
-            Status.FOREIGN_METADATA,
-            "no aigc-provenance record; found another tool's metadata (not checked): "
-            + ", ".join(foreign),
-        )
+        _fail_foreign(report, ", ".join(foreign))
         return
     report.fail(
         Status.NO_PROVENANCE,
         f"no aigc-provenance record in this {container.upper()} file (no XMP packet of ours)",
+    )
+
+
+def _fail_foreign(report: VerificationReport, what: str) -> None:
+    report.fail(
+        Status.FOREIGN_METADATA,
+        f"no aigc-provenance record; found another tool's metadata (not checked): {what}",
     )
 
 
